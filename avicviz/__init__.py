@@ -1,0 +1,61 @@
+"""avicviz: AMD AVIC / x2AVIC in Linux KVM, modelled bit for bit, release by release.
+
+The model (this package's top-level modules) imports only numpy and the standard library.
+Charts live in :mod:`avicviz.plots` and live explorers in :mod:`avicviz.widgets`; import them
+explicitly.
+
+>>> import avicviz as av
+>>> av.encode(vm_id=1, vcpu=300, kernel="6.2").decoded_vcpu
+44
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .bitfield import Field, Layout
+from .gatag import Aliases, GATag, aliases, decode, encode, lossless
+from .iommu import IRTE, DeviceInterrupt, deliver, make_irte
+from .layouts import (
+    ENTRIES_PER_PAGE,
+    GA_LOG_ENTRY,
+    IRTE_GA_HI,
+    IRTE_GA_LO,
+    LOGICAL_ENTRY,
+    gatag_layout,
+    physical_entry_layout,
+    vmcb_physical_table_layout,
+)
+from .releases import CPU_KINDS, GUEST_APIC_MODES, Release, newest, release, releases
+from .tables import (
+    HW_MAX_INDEX,
+    PhysicalEntry,
+    PhysicalTable,
+    decode_entry,
+    encode_entry,
+    logical_index,
+    logical_table,
+    max_index,
+    physical_table,
+    table_pages,
+    vmrun_check,
+)
+from .topology import Topology, parse_topology
+from .vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
+from .vmid import VMIDAllocator, id_space
+
+try:
+    __version__ = _version("avicviz")
+except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Field", "Layout", "GATag", "Aliases", "encode", "decode", "lossless", "aliases",
+    "IRTE", "DeviceInterrupt", "deliver", "make_irte", "ENTRIES_PER_PAGE", "GA_LOG_ENTRY",
+    "IRTE_GA_HI", "IRTE_GA_LO", "LOGICAL_ENTRY", "gatag_layout", "physical_entry_layout",
+    "vmcb_physical_table_layout", "CPU_KINDS", "GUEST_APIC_MODES", "Release", "newest",
+    "release", "releases", "HW_MAX_INDEX", "PhysicalEntry", "PhysicalTable", "decode_entry",
+    "encode_entry", "logical_index", "logical_table", "max_index", "physical_table",
+    "table_pages", "vmrun_check", "Topology", "parse_topology", "IPI_PATHS", "Sweep",
+    "VMReport", "simulate", "sweep", "VMIDAllocator", "id_space", "__version__",
+]
