@@ -47,4 +47,6 @@ def parse_int(name: str, text: str, lo: int, hi: int) -> int:
         raise ValueError(
             f"{name}={text!r} is not a number (decimal or 0x-hex): valid range {lo}..{hi} (0x{hi:X})"
         ) from None
-    return check_int(name, v, lo, hi)
+    if not lo <= v <= hi:
+        raise ValueError(f"{name}={text!r} is out of range: valid range {lo}..{hi} (0x{hi:X})")
+    return v

@@ -130,8 +130,8 @@ def max_index(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2a
     else:
         limit = r.xavic_max_index
     assert limit is not None
+    ids = _max_vcpu_ids(r, max_vcpu_ids)  # validated on every release
     if r.max_index_from_max_vcpu_ids:
-        ids = _max_vcpu_ids(r, max_vcpu_ids)
         return min(ids - 1, limit)
     return limit
 

@@ -1,0 +1,73 @@
+"""Packaging promises: import isolation, pyproject <-> environment.yml, docstring examples."""
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import avicviz
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_MODULES = sorted(p for p in (ROOT / "avicviz").glob("*.py") if p.name not in ("cli.py", "demo.py"))
+
+
+def test_import_avicviz_pulls_in_no_gui_modules():
+    code = ("import sys, avicviz; bad = [m for m in ('matplotlib', 'ipywidgets', 'IPython', 'ipympl', "
+            "'pandas') if m in sys.modules]; print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def test_model_sources_import_only_numpy_and_stdlib():
+    allowed_third_party = {"numpy"}
+    for p in MODEL_MODULES:
+        tree = ast.parse(p.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            for n in names:
+                top = n.split(".")[0]
+                assert top in sys.stdlib_module_names or top in allowed_third_party, f"{p.name} imports {n}"
+
+
+def _req_name(spec: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _min_version(spec: str) -> str | None:
+    m = re.search(r">=\s*([\w.]+)", spec)
+    return m.group(1) if m else None
+
+
+def test_environment_yml_lists_the_same_dependencies():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {(_req_name(s), _min_version(s)) for s in py["dependencies"] + py["optional-dependencies"]["dev"]}
+    env = (ROOT / "environment.yml").read_text()
+    listed = set()
+    for line in env.splitlines():
+        m = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+)?\s*$", line)
+        if m and m.group(1).lower() not in ("pip", "python"):
+            listed.add((m.group(1).lower().replace("_", "-"), _min_version(m.group(2) or "")))
+    assert wanted <= listed, f"missing from environment.yml: {sorted(wanted - listed)}"
+    assert re.search(r"-\s+python\s*>=\s*3\.11", env)
+
+
+def test_every_public_model_function_has_a_runnable_example():
+    import inspect
+
+    missing = []
+    for name in avicviz.__all__:
+        obj = getattr(avicviz, name)
+        if inspect.isfunction(obj) and obj.__module__.startswith("avicviz"):
+            if ">>>" not in (obj.__doc__ or ""):
+                missing.append(name)
+    assert missing == []
+
+
+def test_version_is_exposed():
+    assert re.match(r"\d+\.\d+", avicviz.__version__)
