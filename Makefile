@@ -1,0 +1,51 @@
+# avicviz: two commands.  `make lab` opens the notebooks; `make test` runs every test.
+# Needs Python 3.11+ and make.  Everything is installed into .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: help lab test demo bench figures install install-dev clean
+
+help:
+	@echo "make lab     - install into .venv and open JupyterLab on the first notebook (127.0.0.1, token on)"
+	@echo "make test    - install into .venv with test tools and run every test"
+	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1"
+	@echo "make bench   - run the interactivity benchmarks, write benchmarks/results.md"
+	@echo "make figures - redraw the static figures in notebooks/figures"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "avicviz needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamps re-run pip whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+lab: install
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) $(ROOT_FLAG) notebooks/00_start_here.ipynb
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+demo: install-dev
+	$(BIN)/avicviz demo
+
+bench: install-dev
+	$(BIN)/python benchmarks/run.py
+
+figures: install
+	$(BIN)/python -m avicviz.plots.gallery notebooks/figures
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache .hypothesis *.egg-info
