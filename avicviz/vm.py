@@ -139,6 +139,7 @@ class VMReport:
             "max_index": self.max_index,
             "table_pages": self.table_pages,
             "accelerated_vcpus": self.accelerated_vcpus,
+            "addressable_vcpus": int(self.in_table.sum()),
             "gatag_aliased_vcpus": self.gatag_aliased_vcpus,
             "ipi_paths": self.path_counts(),
             "notes": list(self.notes),
@@ -171,12 +172,14 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
              topology: Topology | str | None = None, kernel: object = None,
              cpu: str = "x2avic", guest_apic: str = "x2apic", policy: str = "kernel",
              enable_ipiv: bool = True, kvm_max_vcpus: int | None = None,
-             max_vcpu_ids: int | None = None) -> VMReport:
+             max_vcpu_ids: int | None = None, running: Sequence[bool] | None = None) -> VMReport:
     """Start a VM on a release and a CPU, and report what AVIC does for it.
 
     ``kvm_max_vcpus`` is KVM_MAX_VCPUS (default: the largest the release can be configured
     with, CONFIG_KVM_MAX_NR_VCPUS=4096 from v6.7); ``max_vcpu_ids`` the VM's
-    KVM_CAP_MAX_VCPU_ID (default: KVM's).
+    KVM_CAP_MAX_VCPU_ID (default: KVM's).  ``running`` says, per vCPU, whether it is on a
+    pCPU right now (default: all running); an IPI to a vCPU that is not running sets its IRR and
+    exits with AVIC_INCOMPLETE_IPI cause TARGET_NOT_RUNNING so that KVM can wake it.
 
     >>> r = simulate(600, kernel="6.3"); r.starts, r.error
     (False, 'KVM_CREATE_VCPU fails with -EINVAL for vCPU #512 (vcpu_id 512): ids above 0x1FF do not fit the physical APIC ID table')
@@ -210,6 +213,11 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         if not r.per_vm_max_vcpu_id:
             raise ValueError(f"max_vcpu_ids: KVM_CAP_MAX_VCPU_ID does not exist on {r.name} (added in v6.0)")
         max_vcpu_ids = check_int("max_vcpu_ids", max_vcpu_ids, 1, id_limit)
+    run = None
+    if running is not None:
+        run = np.asarray(list(running), dtype=bool)
+        if run.size != ids.size:
+            raise ValueError(f"running has {run.size} values: valid length {ids.size} (one per vCPU)")
     eff = r.effective_cpu(cpu)
     notes: list[str] = []
     if eff != cpu:
@@ -260,7 +268,9 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         beyond = _P["invalid_target"] if r.invalid_target == "emulated" else _P["invalid_target_dropped"]
         if policy == "partial-avic":
             beyond = _P["invalid_target"]
-        hit = _P["accelerated"] if enable_ipiv else _P["target_not_running"]
+        hit = np.full(n, _P["accelerated"] if enable_ipiv else _P["target_not_running"], dtype=np.int8)
+        if run is not None:
+            hit[~run] = _P["target_not_running"]
         path = np.where(in_table, hit, beyond).astype(np.int8)
     if guest_apic == "xapic" and int(ids.max()) > 0xFE:
         notes.append("an xAPIC guest addresses APIC IDs 0..254 only (0xFF is broadcast); "

@@ -103,3 +103,10 @@ def test_irte_128_bit_layout():
     assert (v >> 64) & 0xFF == 0x41 and (v >> (64 + 12)) & ((1 << 40) - 1) == 0x123456
     assert v & 0b11000101 == 0b11000101  # valid, ga_log_intr, is_run, guest_mode
     assert av.IRTE.from_value(v) == e and e.destination == 0xAB123456
+
+
+def test_target_not_running():
+    r = av.simulate(4, kernel="6.3", running=[True, False, True, False])
+    assert [r.path_of(i) for i in range(4)] == ["accelerated", "target_not_running"] * 2
+    with pytest.raises(ValueError, match="running has 3 values: valid length 4"):
+        av.simulate(4, running=[True] * 3)
