@@ -42,6 +42,8 @@ IPI_PATHS = (
     "invalid_target_dropped",  # same exit before v6.3: KVM did not emulate it
     "emulated",             # AVIC inhibited for the VM: ICR write exits, KVM's APIC emulation
     "not_created",          # the VM never started
+    "send_exits",           # hybrid AVIC (v6.0+, x2APIC guest, no x2AVIC): the sender's x2APIC ICR
+                            # write exits and KVM sends; the target still receives without an exit
 )
 _P = {name: i for i, name in enumerate(IPI_PATHS)}
 
@@ -249,11 +251,15 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
 
     # ---- inhibits -----------------------------------------------------------------------
     inhibits: list[str] = []
-    if guest_apic == "x2apic" and eff == "avic":
+    hybrid = guest_apic == "x2apic" and eff == "avic" and r.x2apic_guest_without_x2avic == "x2avic"
+    if guest_apic == "x2apic" and eff == "avic" and not hybrid:
         inhibits.append(X2APIC_INHIBIT)
-        notes.append("no x2AVIC: an x2APIC guest runs with AVIC inhibited"
-                     + ("" if r.first < (6, 0) else
-                        " (the inhibit's name on v6.0+ is UNVERIFIED)"))
+        notes.append(f"{r.name} has no x2AVIC support: an x2APIC guest runs with AVIC inhibited")
+    if hybrid:
+        notes.append("no x2AVIC on this CPU: KVM runs the x2APIC guest in hybrid AVIC mode (v6.0+): "
+                     "it emulates the guest's x2APIC MSR accesses, so sending an IPI exits, while "
+                     "delivery into the target's backing page stays accelerated (the hybrid mode's "
+                     "finer details are UNVERIFIED here)")
     if policy == "kernel" and r.past_limit == "inhibit" and over.size:
         inhibits.append(TOO_BIG_INHIBIT)
     avic_active = starts and not inhibits
@@ -271,6 +277,8 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         hit = np.full(n, _P["accelerated"] if enable_ipiv else _P["target_not_running"], dtype=np.int8)
         if run is not None:
             hit[~run] = _P["target_not_running"]
+        if hybrid:
+            hit[:] = _P["send_exits"]
         path = np.where(in_table, hit, beyond).astype(np.int8)
     if guest_apic == "xapic" and int(ids.max()) > 0xFE:
         notes.append("an xAPIC guest addresses APIC IDs 0..254 only (0xFF is broadcast); "
@@ -342,10 +350,13 @@ def sweep(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2apic"
     if policy == "kernel" and r.past_limit == "einval":
         starts &= top <= cpu_max
     inhibited = np.zeros_like(starts)
-    if guest_apic == "x2apic" and eff == "avic":
+    hybrid = guest_apic == "x2apic" and eff == "avic" and r.x2apic_guest_without_x2avic == "x2avic"
+    if guest_apic == "x2apic" and eff == "avic" and not hybrid:
         inhibited |= True
     if policy == "kernel" and r.past_limit == "inhibit":
         inhibited |= top > cpu_max
     active = starts & ~inhibited
     accel = np.where(active, np.minimum(counts, mi + 1), 0)
+    if hybrid:  # every send exits; nothing is accelerated end to end
+        accel = np.zeros_like(accel)
     return Sweep(r, cpu, guest_apic, policy, counts, starts, active, accel)

@@ -110,3 +110,11 @@ def test_target_not_running():
     assert [r.path_of(i) for i in range(4)] == ["accelerated", "target_not_running"] * 2
     with pytest.raises(ValueError, match="running has 3 values: valid length 4"):
         av.simulate(4, running=[True] * 3)
+
+
+def test_hybrid_avic_for_x2apic_guests_without_x2avic():
+    r = av.simulate(8, kernel="6.3", cpu="avic", guest_apic="x2apic")
+    assert r.avic_active and r.inhibit_reasons == () and r.path_counts()["send_exits"] == 8
+    assert r.max_index == 0xFE and any("hybrid" in n for n in r.notes)
+    r = av.simulate(8, kernel="5.19", cpu="avic", guest_apic="x2apic")
+    assert not r.avic_active and r.inhibit_reasons == ("APICV_INHIBIT_REASON_X2APIC",)

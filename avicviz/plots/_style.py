@@ -53,6 +53,7 @@ PATH_COLOURS = {
     "invalid_target_dropped": PALETTE["purple"],
     "emulated": PALETTE["vermillion"],
     "not_created": PALETTE["grey"],
+    "send_exits": PALETTE["sky"],
 }
 
 #: One colour per modelled release range, oldest first (index with the range's position).
