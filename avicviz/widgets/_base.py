@@ -10,6 +10,7 @@ exception inside an update is shown in the widget's error box instead of disappe
 from __future__ import annotations
 
 import html
+import warnings
 from typing import Any
 
 import ipywidgets as W
@@ -36,7 +37,12 @@ class Explorer:
         self._defaults = {k: w.value for k, w in self.controls.items()}
         self.figure = new_figure(*self.figsize)
         self.canvas = Canvas(self.figure)
-        self._manager = FigureManager(self.canvas, next(_figure_numbers))
+        with warnings.catch_warnings():
+            # ipympl's hidden toolbar passes its canvas on to traitlets, which warns about it
+            # (ipympl 0.9-0.10 with traitlets 5); harmless, and not ours to fix.
+            warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                    message=r"Passing unrecognized arguments to super\(Toolbar\)")
+            self._manager = FigureManager(self.canvas, next(_figure_numbers))
         self.canvas.header_visible = False
         self.canvas.toolbar_visible = False
         self.canvas.resizable = False
