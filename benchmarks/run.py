@@ -1,0 +1,364 @@
+"""Interactivity benchmark: how long from a control change to a finished picture.
+
+Run with ``make bench`` (or ``python benchmarks/run.py --help``).  For every explorer in
+:mod:`avicviz.widgets` and for two settings (its defaults, and every control at its extreme),
+it times one change of one control at a time, the way a learner drags a slider:
+
+* **avicviz** - ``explorer.set(...)`` (model update + artists changed in place) followed by
+  the Agg render that ipympl performs before it ships the picture to the browser;
+* **reused figure, full redraw** - the common pattern of clearing the figure and drawing every
+  artist again (``figure.clear()`` + the explorer's own drawing code) before the same render;
+* **new figure per change** - the ``interactive_output`` pattern: a brand-new figure, all
+  artists created, rendered.
+
+The baselines run the explorer's own drawing code on the same data, so the ratio isolates the
+update strategy.  The script also measures ``import avicviz``, the headless execution of the
+notebook suite and (when Chromium is available) the browser latency from a key press on a
+slider to changed canvas pixels, and writes everything to ``benchmarks/results.md``.
+
+The benchmark never fails: a missing browser or a failing part is reported in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+#: Targets from the interactivity budget (milliseconds / seconds).
+TARGET_MEDIAN_MS = 16.0
+TARGET_P95_MS = 33.0
+TARGET_BROWSER_MS = 50.0
+TARGET_IMPORT_MS = 100.0
+TARGET_SUITE_S = 60.0
+
+
+# ---- statistics --------------------------------------------------------------------------
+def summarise(samples_s: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile of ``samples_s`` (seconds), in milliseconds.
+
+    >>> summarise([0.001, 0.002, 0.003])
+    (2.0, 2.9)
+    """
+    if not samples_s:
+        raise ValueError("samples_s is empty: need at least one timing")
+    ms = sorted(s * 1000.0 for s in samples_s)
+    med = statistics.median(ms)
+    if len(ms) == 1:
+        return round(med, 3), round(ms[0], 3)
+    # linear interpolation between closest ranks (numpy's default)
+    pos = 0.95 * (len(ms) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ms) - 1)
+    p95 = ms[lo] + (ms[hi] - ms[lo]) * (pos - lo)
+    return round(med, 3), round(p95, 3)
+
+
+# ---- which changes to time ---------------------------------------------------------------
+def _choices(w: Any) -> list[Any] | None:
+    if hasattr(w, "options") and w.options is not None and not hasattr(w, "min"):
+        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    return None
+
+
+def extreme_settings(explorer: Any) -> dict[str, Any]:
+    """Every control at its extreme: sliders at max, choices at their last option.
+
+    Sliders' maximum is where the work is largest (4096 vCPUs, 8 table pages); the last option
+    of a release menu is the newest release.
+    """
+    out = {}
+    for name, w in explorer.controls.items():
+        opts = _choices(w)
+        if opts is not None:
+            out[name] = opts[-1]
+        elif hasattr(w, "max"):
+            out[name] = w.max
+        elif isinstance(w.value, bool):
+            out[name] = True
+    return out
+
+
+def neighbour(explorer: Any, name: str, value: Any) -> Any | None:
+    """The value one step away from ``value`` for control ``name`` (None if it has one value)."""
+    w = explorer.controls[name]
+    opts = _choices(w)
+    if opts is not None:
+        if len(opts) < 2:
+            return None
+        i = opts.index(value)
+        return opts[i - 1] if i > 0 else opts[1]
+    if isinstance(value, bool):
+        return not value
+    if hasattr(w, "max"):
+        step = getattr(w, "step", 1) or 1
+        if value + step <= w.max:
+            return type(value)(value + step)
+        if value - step >= w.min:
+            return type(value)(value - step)
+        return None
+    return None
+
+
+def change_plan(explorer: Any, base: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
+    """A sequence of single-control changes around ``base`` (each control stepped to its
+    neighbour and back), repeated ``rounds`` times."""
+    steps: list[dict[str, Any]] = []
+    for _ in range(rounds):
+        for name in explorer.controls:
+            v = base.get(name, explorer.controls[name].value)
+            n = neighbour(explorer, name, v)
+            if n is None:
+                continue
+            steps.append({name: n})
+            steps.append({name: v})
+    return steps
+
+
+# ---- timing one explorer -----------------------------------------------------------------
+@dataclass
+class Row:
+    explorer: str
+    setting: str
+    changes: int
+    ours: tuple[float, float]
+    full_redraw: tuple[float, float]
+    new_figure: tuple[float, float]
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def meets(self) -> bool:
+        return self.ours[0] <= TARGET_MEDIAN_MS and self.ours[1] <= TARGET_P95_MS
+
+
+def _render(fig: Any) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+
+
+def _time(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def bench_explorer(cls: type, setting: str, rounds: int, baseline_rounds: int) -> Row:
+    """Time single-control changes of ``cls`` at ``setting`` ("default" or "extreme")."""
+    from avicviz.plots._style import new_figure
+
+    ours_ex = cls()
+    base = dict(ours_ex.params)
+    if setting == "extreme":
+        base.update(extreme_settings(ours_ex))
+    ours_ex.set(**base)
+    _render(ours_ex.figure)  # warm caches (fonts, text layout) before timing
+    plan = change_plan(ours_ex, base, rounds)
+
+    ours = []
+    for step in plan:
+        ours.append(_time(lambda: (ours_ex.set(**step), _render(ours_ex.figure))))
+
+    # Baselines: a second instance whose figure is rebuilt from scratch on every change.
+    ref = cls()
+    ref.set(**base)
+    ref._muted = True  # baselines change controls without triggering in-place updates
+    bplan = change_plan(ref, base, baseline_rounds)
+
+    def full_redraw(step: dict[str, Any]) -> None:
+        for k, v in step.items():
+            ref.controls[k].value = v
+        ref.figure.clear()
+        ref._draw()
+        ref._update()
+        _render(ref.figure)
+
+    def new_fig(step: dict[str, Any]) -> None:
+        for k, v in step.items():
+            ref.controls[k].value = v
+        ref.figure = new_figure(*ref.figsize)
+        ref._draw()
+        ref._update()
+        _render(ref.figure)
+
+    redraws = [_time(lambda: full_redraw(s)) for s in bplan]
+    news = [_time(lambda: new_fig(s)) for s in bplan]
+    errors = [f"{type(ours_ex.last_error).__name__}: {ours_ex.last_error}"] if ours_ex.last_error else []
+    return Row(cls.__name__, setting, len(plan), summarise(ours), summarise(redraws),
+               summarise(news), errors)
+
+
+def explorer_classes(only: list[str] | None = None) -> list[type]:
+    """Every explorer class that :mod:`avicviz.widgets` lists and that exists."""
+    import avicviz.widgets as w
+
+    out = []
+    for name, mod in sorted(w._WHERE.items()):
+        if name in ("Explorer", "Check") or (only and name not in only):
+            continue
+        try:
+            m = importlib.import_module(f"avicviz.widgets.{mod}")
+        except ModuleNotFoundError:
+            continue
+        if hasattr(m, name):
+            out.append(getattr(m, name))
+    return out
+
+
+# ---- whole-program measurements ----------------------------------------------------------
+def import_time(repeats: int = 7) -> tuple[float, float]:
+    """Median and p95 (ms) of ``import avicviz`` in a fresh interpreter."""
+    code = "import time; t=time.perf_counter(); import avicviz; print(time.perf_counter()-t)"
+    samples = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=ROOT)
+        samples.append(float(out.stdout.strip()))
+    return summarise(samples)
+
+
+def suite_time(notebooks: list[Path]) -> tuple[float, list[str]]:
+    """Seconds to execute every notebook headless, one after another, as the tests do."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    problems = []
+    t0 = time.perf_counter()
+    for p in notebooks:
+        nb = nbformat.read(p, as_version=4)
+        try:
+            NotebookClient(nb, timeout=180, kernel_name="python3",
+                           resources={"metadata": {"path": str(p.parent)}}).execute()
+        except Exception as e:  # reported, the benchmark never fails
+            problems.append(f"{p.name}: {type(e).__name__}")
+    return time.perf_counter() - t0, problems
+
+
+def browser_latency(repeats: int) -> list[tuple[str, float | None, str]]:
+    """Key press on a slider to changed canvas pixels in JupyterLab + Chromium (median ms)."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    try:
+        import harness  # type: ignore[import-not-found]
+    except Exception as e:
+        return [("browser", None, f"browser harness not available: {type(e).__name__}: {e}")]
+    if not harness.find_chromium():
+        return [("browser", None, "no Chromium on this machine")]
+    try:
+        return list(harness.measure_latencies(ROOT, repeats=repeats))
+    except Exception as e:
+        return [("browser", None, f"failed: {type(e).__name__}: {e}")]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import ipympl
+    import matplotlib
+    import numpy
+
+    return (f"{cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}, numpy {numpy.__version__}, "
+            f"matplotlib {matplotlib.__version__}, ipympl {ipympl.__version__}")
+
+
+# ---- report ------------------------------------------------------------------------------
+def _ms(t: tuple[float, float]) -> str:
+    return f"{t[0]:.1f} / {t[1]:.1f}"
+
+
+def table(rows: list[Row]) -> str:
+    """The explorer table as Markdown."""
+    head = ("| explorer | setting | changes | avicviz median / p95 ms | full redraw median / p95 ms "
+            "| new figure median / p95 ms | speed-up vs redraw / new | target met |\n"
+            "|---|---|---:|---:|---:|---:|---:|:-:|\n")
+    lines = []
+    for r in rows:
+        ratio_r = r.full_redraw[0] / r.ours[0] if r.ours[0] else float("inf")
+        ratio_n = r.new_figure[0] / r.ours[0] if r.ours[0] else float("inf")
+        ok = "yes" if r.meets and not r.errors else "NO" + (f" ({'; '.join(r.errors)})" if r.errors else "")
+        lines.append(f"| {r.explorer} | {r.setting} | {r.changes} | {_ms(r.ours)} | "
+                     f"{_ms(r.full_redraw)} | {_ms(r.new_figure)} | {ratio_r:.1f}x / {ratio_n:.1f}x | {ok} |")
+    return head + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5, help="passes over every control (default 5)")
+    ap.add_argument("--baseline-rounds", type=int, default=2, help="passes for the baselines (default 2)")
+    ap.add_argument("--only", nargs="*", help="explorer class names to time (default all)")
+    ap.add_argument("--no-browser", action="store_true", help="skip the browser latency")
+    ap.add_argument("--no-suite", action="store_true", help="skip the notebook-suite timing")
+    ap.add_argument("--browser-repeats", type=int, default=15)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
+    args = ap.parse_args(argv)
+    for name in ("rounds", "baseline_rounds", "browser_repeats"):
+        v = getattr(args, name)
+        if not 1 <= v <= 1000:
+            ap.error(f"--{name.replace('_', '-')}={v} is out of range: valid range 1..1000")
+
+    rows: list[Row] = []
+    for cls in explorer_classes(args.only):
+        for setting in ("default", "extreme"):
+            try:
+                rows.append(bench_explorer(cls, setting, args.rounds, args.baseline_rounds))
+            except Exception as e:  # reported in the table, never fatal
+                rows.append(Row(cls.__name__, setting, 0, (0, 0), (0, 0), (0, 0),
+                                [f"{type(e).__name__}: {e}"]))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+
+    imp = import_time()
+    suite = None
+    if not args.no_suite:
+        nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        suite = suite_time(nbs)
+    lat = [] if args.no_browser else browser_latency(args.browser_repeats)
+
+    md = ["# Interactivity benchmark results", "",
+          f"Machine: {machine()}.", "",
+          f"Generated by `make bench` ({time.strftime('%Y-%m-%d')}). Per-change times are the "
+          "model update plus the Agg render ipympl performs before sending the picture; "
+          f"targets: median <= {TARGET_MEDIAN_MS:g} ms and p95 <= {TARGET_P95_MS:g} ms.", "",
+          table(rows), "",
+          "| measurement | result | target | met |", "|---|---:|---:|:-:|",
+          f"| `import avicviz` (median / p95) | {_ms(imp)} ms | <= {TARGET_IMPORT_MS:g} ms | "
+          f"{'yes' if imp[0] <= TARGET_IMPORT_MS else 'NO'} |"]
+    if suite is not None:
+        secs, probs = suite
+        md.append(f"| notebook suite, headless ({len(list((ROOT / 'notebooks').glob('[0-9][0-9]_*.ipynb')))} lessons) "
+                  f"| {secs:.1f} s{' (' + '; '.join(probs) + ')' if probs else ''} | <= {TARGET_SUITE_S:g} s | "
+                  f"{'yes' if secs <= TARGET_SUITE_S and not probs else 'NO'} |")
+    for name, median, note in lat:
+        if median is None:
+            md.append(f"| browser: {name} | not measured: {note} | <= {TARGET_BROWSER_MS:g} ms | - |")
+        else:
+            md.append(f"| browser key press -> changed pixels: {name} (median{', ' + note if note else ''}) "
+                      f"| {median:.0f} ms | <= {TARGET_BROWSER_MS:g} ms | "
+                      f"{'yes' if median <= TARGET_BROWSER_MS else 'NO'} |")
+    text = "\n".join(md) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
