@@ -1,0 +1,182 @@
+"""Explorers for notebook 2: the GATag, what a truncated tag wakes, and the VM-ID allocator."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import numpy as np
+
+from ..gatag import aliases, encode
+from ..layouts import gatag_layout
+from ..releases import release, releases
+from ..vmid import VMIDAllocator
+from ..plots.gatag import (
+    aliasing_chart,
+    tag_story,
+    update_aliasing_chart,
+    update_tag_story,
+    update_vmid_chart,
+    vmid_chart,
+)
+from ..plots.tables import SwitchableBitField
+from ._base import Explorer
+from .tables import freeze_layout, kernel_dropdown
+
+__all__ = ["GATagExplorer", "AliasingExplorer", "VMIDExplorer"]
+
+
+class GATagExplorer(Explorer):
+    """Encode a VM ID and a vCPU into a GATag on a release, and decode it as KVM's GA-log
+    handler does.  On v6.0..v6.2 vCPU 300 comes back as vCPU 44 (bit 8 is dropped)."""
+
+    figsize = (10.0, 3.6)
+    title = "GATag"
+
+    def _make_controls(self):
+        return {
+            "kernel": kernel_dropdown("6.19"),
+            "vm_id": W.BoundedIntText(value=1, min=0, max=0xFFFFFF, description="VM ID",
+                                      layout=W.Layout(width="14em")),
+            "vcpu": W.IntSlider(value=300, min=0, max=4095, description="vCPU",
+                                continuous_update=False, layout=W.Layout(width="26em")),
+        }
+
+    def _draw(self):
+        gs = self.figure.add_gridspec(2, 1, height_ratios=[1.3, 1.0])
+        layouts = list(dict.fromkeys(gatag_layout(r) for r in releases()))
+        self.bits = SwitchableBitField(self.figure, gs[0], layouts, {})
+        ax = self.figure.add_subplot(gs[1])
+        self.story = tag_story(encode(1, 300, "6.19"), ax)
+        freeze_layout(self.figure)
+
+    def _update(self):
+        p = self.params
+        t = encode(p["vm_id"], p["vcpu"], p["kernel"])
+        self.bits.show(gatag_layout(t.kernel), t.tag)
+        update_tag_story(self.story, t)
+        self.model = t
+        r = t.kernel
+        self.readout.value = (
+            f"<b>{r.name}</b> ({r.range_name}): {t.vcpu_field} in bits {t.vcpu_bits - 1}:0, vm_id in "
+            f"bits 31:{t.vcpu_bits}. GATag <b>{t.tag_hex}</b> decodes to VM ID {t.decoded_vm_id}, "
+            f"{t.vcpu_field} <b>{t.decoded_vcpu}</b>: " + ("lossless" if t.lossless else "<b>lossy</b>"))
+
+
+class AliasingExplorer(Explorer):
+    """For a VM of N vCPUs on a release: which vCPU a GA-log wakeup reaches for each target."""
+
+    figsize = (9.0, 4.2)
+    title = "GATag aliasing"
+
+    def _make_controls(self):
+        return {
+            "kernel": kernel_dropdown("6.2"),
+            "vcpus": W.IntSlider(value=512, min=1, max=4096, description="vCPUs",
+                                 continuous_update=False, layout=W.Layout(width="26em")),
+        }
+
+    def _draw(self):
+        self.ax = self.figure.add_subplot()
+        self.chart = aliasing_chart(aliases(4096, "6.2"), self.ax)
+        freeze_layout(self.figure)
+
+    def _update(self):
+        p = self.params
+        a = aliases(p["vcpus"], p["kernel"])
+        update_aliasing_chart(self.chart, a)
+        self.model = a
+        r = a.kernel
+        bad = a.aliased_vcpus
+        n = p["vcpus"]
+        lines = [f"{r.name}: the GATag's vCPU field has {r.gatag_vcpu_bits} bits "
+                 f"({r.gatag_vcpu_field}), so it tells apart {r.gatag_vcpu_mask + 1} vCPUs"]
+        if bad:
+            first = bad[0]
+            lines.append(f"<b>{len(bad)} of {n} vCPUs aliased</b>: a device-interrupt wakeup for vCPU "
+                         f"{first} reaches vCPU {a.wakes(first)}")
+        else:
+            lines.append(f"<b>no aliasing</b>: every one of the {n} vCPUs is woken correctly")
+        top = r.cpu_max_id("x2avic-ext")
+        if n - 1 > top:
+            if r.past_limit == "einval":
+                lines.append(f"note: {r.name} refuses vCPU ids above {top} (KVM_CREATE_VCPU -EINVAL) "
+                             "even on the best CPU, so such a VM would not start")
+            else:
+                lines.append(f"note: on {r.name} vCPU ids above {top} inhibit AVIC for the whole VM "
+                             "(PHYSICAL_ID_TOO_BIG), so no device interrupt is posted at all")
+        self.readout.value = "<br>".join(lines)
+
+
+class VMIDExplorer(Explorer):
+    """KVM's per-VM AVIC ID allocator: create VMs one after another and watch the IDs.
+
+    ``long_lived`` VMs (IDs 1..k) were created long ago and are still alive.  With ``near_wrap``
+    the counter has meanwhile come close to the top of the VM-ID field (``mask - 3``), as after a
+    host has created millions of VMs.  The first ``destroyed`` of the new VMs are short-lived:
+    each is destroyed right after its creation (its ID is free again; the counter is not rewound).
+    """
+
+    figsize = (9.0, 4.0)
+    title = "VM IDs"
+
+    def _make_controls(self):
+        return {
+            "kernel": kernel_dropdown("6.19"),
+            "created": W.IntSlider(value=8, min=1, max=40, description="new VMs",
+                                   continuous_update=False),
+            "destroyed": W.IntSlider(value=0, min=0, max=40, description="short-lived",
+                                     continuous_update=False),
+            "long_lived": W.IntSlider(value=3, min=0, max=8, description="long-lived",
+                                      continuous_update=False),
+            "near_wrap": W.Checkbox(value=True, description="counter near the top", indent=False),
+        }
+
+    def _draw(self):
+        self.ax = self.figure.add_subplot()
+        r = release("6.19")
+        self.chart = vmid_chart(self.ax, np.arange(1, 3), np.array([1, 2]), np.ones(2, bool),
+                                np.array([], dtype=int), r.gatag_vm_id_mask, "")
+        freeze_layout(self.figure)
+
+    def _update(self):
+        p = self.params
+        r = release(p["kernel"])
+        mask = r.gatag_vm_id_mask
+        k = p["long_lived"]
+        start = mask - 3 if p["near_wrap"] else k
+        alloc = VMIDAllocator(r, next_vm_id=start, wrapped=False, live=tuple(range(1, k + 1)))
+        ids, alive, skipped = [], [], []
+        prev = start
+        for i in range(p["created"]):
+            alloc, v = alloc.create()
+            # IDs the counter stepped over between the previous hand-out and this one
+            step = prev
+            while True:
+                step = (step + 1) & mask
+                if step == v:
+                    break
+                skipped.append(step)
+            prev = v
+            ids.append(v)
+            if i < p["destroyed"]:
+                alloc = alloc.destroy(v)
+                alive.append(False)
+            else:
+                alive.append(True)
+        n = len(ids)
+        title = (f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); counter starts at "
+                 f"{start:,}" + (", wrapped" if alloc.wrapped else ""))
+        update_vmid_chart(self.chart, np.arange(1, n + 1), np.array(ids), np.array(alive),
+                          np.arange(1, k + 1), mask, title)
+        self.model = alloc
+        self.ids = ids
+        self.skipped = skipped
+        shown = ", ".join(f"{v:,}" for v in ids)
+        lines = [f"new VMs got IDs: <b>{shown}</b>"]
+        if skipped:
+            lines.append("skipped: " + ", ".join(
+                f"{v} ({'zero is never used' if v == 0 else 'still in use'})" for v in skipped))
+        lines.append(f"wrapped: <b>{'yes' if alloc.wrapped else 'no'}</b>; live VMs: {len(alloc.live)}; "
+                     f"the counter is at {alloc.next_vm_id:,}")
+        if not alloc.wrapped:
+            lines.append("before the first wrap KVM does not check whether an ID is in use")
+        self.readout.value = "<br>".join(lines)

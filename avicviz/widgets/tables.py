@@ -1,0 +1,199 @@
+"""Explorers for notebook 1: the physical APIC ID table and one 64-bit entry."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+
+from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
+from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
+from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, physical_table, vmrun_check
+from ..vm import simulate
+from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
+from ._base import Explorer
+
+__all__ = ["KERNELS", "PhysicalTableExplorer", "EntryExplorer", "running_mask", "freeze_layout",
+           "kernel_dropdown"]
+
+
+def _all_versions() -> list[str]:
+    """Every mainline release from the oldest modelled one to the newest, as "MAJOR.MINOR"."""
+    last_minor = {4: 20, 5: 19}  # 4.20 and 5.19 were the last of their series
+    rs = releases()
+    lo, hi = rs[0].first, rs[-1].last
+    out = []
+    for major in range(lo[0], hi[0] + 1):
+        top = hi[1] if major == hi[0] else last_minor.get(major, 19)
+        start = lo[1] if major == lo[0] else 0
+        out += [f"{major}.{m}" for m in range(start, top + 1)]
+    return out
+
+
+#: Release choices of every explorer, newest first ("6.19", "6.18", ..., "4.7").
+KERNELS = tuple(reversed(_all_versions()))
+
+
+def kernel_dropdown(default: str = "6.19") -> W.Dropdown:
+    """The release picker shared by the explorers."""
+    return W.Dropdown(options=list(KERNELS), value=default, description="Linux",
+                      layout=W.Layout(width="11em"))
+
+
+def running_mask(n: int, percent: int) -> np.ndarray:
+    """``percent`` % of ``n`` vCPUs marked running, spread evenly (vCPU i runs when the running
+    count steps up at i).  Deterministic, so tests and notebooks can state exact counts.
+
+    >>> running_mask(4, 75).tolist(), int(running_mask(300, 75).sum())
+    ([False, True, True, True], 225)
+    """
+    i = np.arange(n)
+    return ((i + 1) * percent) // 100 > (i * percent) // 100
+
+
+def freeze_layout(figure) -> None:
+    """Run the constrained layout once, then keep the axes where it put them: updates then skip
+    the layout pass (about a third of a redraw)."""
+    figure.draw_without_rendering()
+    figure.set_layout_engine("none")
+
+
+def _avic_mode(eff_cpu: str, guest_apic: str) -> str:
+    if guest_apic == "x2apic" and eff_cpu != "avic":
+        return eff_cpu
+    return "xavic"
+
+
+class PhysicalTableExplorer(Explorer):
+    """A VM's physical APIC ID table: how many entries, how many pages, where the max index ends.
+
+    Controls: number of vCPUs (dense APIC IDs 0..n-1), the guest's APIC mode, the CPU's AVIC
+    capability, the Linux release, and the share of vCPUs on a pCPU right now (IsRunning).
+    """
+
+    figsize = (9.0, 4.6)
+    title = "Physical APIC ID table"
+
+    def _make_controls(self):
+        return {
+            "vcpus": W.IntSlider(value=300, min=1, max=4096, description="vCPUs",
+                                 continuous_update=False, layout=W.Layout(width="26em")),
+            "guest_apic": W.Dropdown(options=list(GUEST_APIC_MODES), value="x2apic",
+                                     description="guest APIC", layout=W.Layout(width="13em")),
+            "cpu": W.Dropdown(options=list(CPU_KINDS), value="x2avic", description="CPU",
+                              layout=W.Layout(width="13em")),
+            "kernel": kernel_dropdown("6.19"),
+            "running": W.IntSlider(value=75, min=0, max=100, step=5, description="% running",
+                                   continuous_update=False),
+        }
+
+    def _draw(self):
+        self.ax = self.figure.add_subplot()
+        self.grid = physical_grid(physical_table(range(4096), "6.19", "x2avic-ext"), self.ax)
+        freeze_layout(self.figure)
+        self.table = None
+
+    def _update(self):
+        p = self.params
+        r = release(p["kernel"])
+        n = p["vcpus"]
+        limit = r.vcpu_id_limit()
+        n_sim = min(n, limit)
+        run = running_mask(n_sim, p["running"])
+        rep = simulate(n_sim, kernel=r, cpu=p["cpu"], guest_apic=p["guest_apic"], running=run)
+        created = n_sim if rep.starts else int(rep.failing_vcpu)
+        table = physical_table(range(created), r, p["cpu"], p["guest_apic"], running=run[:created])
+        update_physical_grid(self.grid, table)
+        self.model = rep
+        self.table = table
+        self.readout.value = self._readout(rep, table, n, limit, created)
+
+    @staticmethod
+    def _readout(rep, table, n, limit, created) -> str:
+        r = rep.kernel
+        mi = table.max_index
+        mode = _avic_mode(rep.effective_cpu, rep.guest_apic)
+        check = vmrun_check(mi, mode)
+        st = table.state()
+        lines = [
+            f"<b>max index</b> {mi} (0x{mi:X}) in VMCB 0xF8; table: <b>{table.pages}</b> page"
+            f"{'s' if table.pages > 1 else ''} x {ENTRIES_PER_PAGE} entries = {table.entries.size}",
+            f"VMRUN check ({mode}, hardware limit {HW_MAX_INDEX[mode]}): "
+            + ("accepted" if check is None else f"<b>fails with {check}</b>"),
+        ]
+        if n > limit:
+            lines.append(f"{n} vCPUs: KVM's vCPU-ID limit on {r.name} is {limit}; "
+                         f"KVM_CREATE_VCPU refuses ids from {limit} on")
+        if rep.starts:
+            lines.append(f"<b>the VM starts</b>; AVIC "
+                         + ("<b>active</b>" if rep.avic_active
+                            else "<b>inhibited</b> (" + ", ".join(rep.inhibit_reasons) + ")"))
+        else:
+            lines.append(f"<b>the VM does not start</b>: {html.escape(rep.error or '')} "
+                         f"(the grid shows the {created} vCPUs created before that)")
+        running = int((st == 2).sum())
+        valid = int((st > 0).sum())
+        lines.append(f"entries: {valid} valid, {running} with IsRunning = 1, "
+                     f"{int((st == 3).sum())} beyond the max index; "
+                     f"{created - valid} vCPU{'s' if created - valid != 1 else ''} without an entry")
+        lines += [html.escape(x) for x in rep.notes]
+        return "<br>".join(lines)
+
+
+class EntryExplorer(Explorer):
+    """One 64-bit physical APIC ID table entry: set its fields, read its value and meaning."""
+
+    figsize = (10.0, 3.2)
+    title = "Physical APIC ID table entry"
+
+    def _make_controls(self):
+        return {
+            "host_apic_id": W.IntSlider(value=7, min=0, max=4095, description="host APIC ID",
+                                        continuous_update=False),
+            "backing_page": W.BoundedIntText(value=0x123456, min=0, max=(1 << 40) - 1,
+                                             description="page >> 12",
+                                             tooltip="backing page host physical address >> 12",
+                                             layout=W.Layout(width="16em")),
+            "is_running": W.Checkbox(value=True, description="IsRunning", indent=False,
+                                     layout=W.Layout(width="8em")),
+            "valid": W.Checkbox(value=True, description="Valid", indent=False,
+                                layout=W.Layout(width="6em")),
+            "kernel": kernel_dropdown("6.19"),
+        }
+
+    def _draw(self):
+        spec = self.figure.add_gridspec(1, 1)[0]
+        layouts = list(dict.fromkeys(physical_entry_layout(r) for r in releases()))
+        self.bits = SwitchableBitField(self.figure, spec, layouts, {}, row_bits=32)
+        freeze_layout(self.figure)
+
+    def _update(self):
+        p = self.params
+        r = release(p["kernel"])
+        lay = physical_entry_layout(r)
+        top = lay["host_apic_id"].max_value
+        host = p["host_apic_id"]
+        stored = host & top
+        value = encode_entry(stored, p["backing_page"] << 12, p["is_running"], p["valid"], r)
+        self.bits.show(lay, value)
+        e = decode_entry(value, r)
+        self.model = e
+        lines = [f"<b>entry = {e.hex}</b> on {r.name}: host_apic_id {e.host_apic_id} "
+                 f"(bits {lay['host_apic_id'].bits}), backing page 0x{e.backing_page:X}, "
+                 f"IsRunning {int(e.is_running)}, Valid {int(e.valid)}"]
+        if stored != host:
+            lines.append(f"host APIC ID {host} does not fit the {lay['host_apic_id'].width}-bit "
+                         f"field of {r.name}: only {stored} (0x{stored:X}) would be stored. The "
+                         "patch that widened the field (about v5.18, release UNVERIFIED) is titled "
+                         "'Allow AVIC support on system w/ physical APIC ID &gt; 255'")
+        if not e.valid:
+            lines.append("Valid = 0: an IPI to this APIC ID exits with AVIC_INCOMPLETE_IPI, "
+                         "cause INVALID_TARGET")
+        elif e.is_running:
+            lines.append(f"an IPI sets the IRR bit in the backing page and rings the doorbell of "
+                         f"host APIC ID {e.host_apic_id}: no VM exit")
+        else:
+            lines.append("an IPI sets the IRR bit, then exits with AVIC_INCOMPLETE_IPI, cause "
+                         "TARGET_NOT_RUNNING, so that KVM wakes the vCPU")
+        self.readout.value = "<br>".join(lines)
