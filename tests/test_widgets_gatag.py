@@ -1,0 +1,137 @@
+"""GATagExplorer, AliasingExplorer, VMIDExplorer: controls move the artists, never raise."""
+
+import numpy as np
+import pytest
+
+from avicviz.widgets.gatag import AliasingExplorer, GATagExplorer, VMIDExplorer
+from avicviz.widgets.tables import KERNELS
+
+
+@pytest.fixture(scope="module")
+def tag():
+    return GATagExplorer()
+
+
+@pytest.fixture(scope="module")
+def alias():
+    return AliasingExplorer()
+
+
+@pytest.fixture(scope="module")
+def vmid():
+    return VMIDExplorer()
+
+
+def _bits(e):
+    return e.bits.artists[e.bits.current]
+
+
+def test_the_2023_bug_live(tag):
+    tag.set(kernel="6.2", vm_id=1, vcpu=300)
+    assert tag.model.decoded_vcpu == 44 and tag.model.tag_hex == "0x0000012C"
+    assert _bits(tag).value_text.get_text() == "GATag = 0x0000012C"
+    assert _bits(tag).values["vcpu_id"].get_text() == "0x2C"
+    assert "vcpu_id 44" in tag.story.decoded.get_text()
+    assert "reaches vcpu_id 44" in tag.story.verdict.get_text()
+    assert "<b>44</b>" in tag.readout.value and "lossy" in tag.readout.value
+
+
+def test_fixed_in_63_and_widened_in_619(tag):
+    tag.set(kernel="6.3", vm_id=1, vcpu=300)
+    assert _bits(tag).value_text.get_text() == "GATag = 0x0000032C"
+    assert _bits(tag).layout["vcpu_id"].bits == "8:0"
+    assert tag.story.verdict.get_text().startswith("lossless")
+    tag.set(kernel="6.19", vm_id=0xFFFFF, vcpu=4095)
+    assert _bits(tag).value_text.get_text() == "GATag = 0xFFFFFFFF"
+    assert _bits(tag).layout["vcpu_idx"].bits == "11:0"
+    tag.set(kernel="6.17", vm_id=1, vcpu=511)
+    assert _bits(tag).layout["vcpu_idx"].bits == "8:0"
+
+
+@pytest.mark.parametrize("kernel", [KERNELS[0], "6.16", "6.3", "6.2", "5.18", KERNELS[-1]])
+@pytest.mark.parametrize("vm_id,vcpu", [(0, 0), (1, 255), (1, 256), (7, 511), (0xFFFFFF, 4095), (12345, 2000)])
+def test_every_control_extreme(tag, kernel, vm_id, vcpu):
+    before = tag.updates
+    tag.set(kernel=kernel, vm_id=vm_id, vcpu=vcpu)
+    assert tag.updates == before + 1 and tag.error.value == ""
+    t = tag.model
+    assert _bits(tag).value_text.get_text() == f"GATag = {t.tag_hex}"
+    assert t.tag_hex in tag.story.tag.get_text()
+    visible = [ax for ax in tag.bits.axes.values() if ax.get_visible()]
+    assert len(visible) == 1
+
+
+def test_gatag_bad_input(tag):
+    with pytest.raises(ValueError, match="vcpu=4096 is out of range"):
+        tag.set(vcpu=4096)
+
+
+# ---- aliasing ----------------------------------------------------------------------------
+
+def test_aliasing_default_is_62_with_512(alias):
+    alias.reset()
+    assert "256 of 512 vCPUs aliased" in alias.readout.value
+    y = np.asarray(alias.chart.woken.get_ydata())
+    assert y[300] == 44 and y[255] == 255
+
+
+@pytest.mark.parametrize("kernel", ["6.19", "6.17", "6.3", "6.2", "4.7"])
+@pytest.mark.parametrize("vcpus", [1, 2, 256, 257, 300, 512, 513, 1024, 4095, 4096])
+def test_aliasing_controls(alias, kernel, vcpus):
+    alias.set(kernel=kernel, vcpus=vcpus)
+    assert alias.error.value == ""
+    x = np.asarray(alias.chart.woken.get_xdata())
+    assert x.size == vcpus
+    bits = {"6.19": 12, "6.17": 9, "6.3": 9, "6.2": 8, "4.7": 8}[kernel]
+    expected_bad = max(0, vcpus - (1 << bits))
+    bad = np.asarray(alias.chart.aliased.get_ydata(), float)
+    assert int((~np.isnan(bad)).sum()) == expected_bad
+    assert f"{expected_bad} vCPU" in alias.chart.title.get_text()
+    assert alias.ax.get_xlim()[1] >= vcpus - 1
+
+
+# ---- VM IDs ------------------------------------------------------------------------------
+
+def test_vmid_default_wraps_and_skips_live(vmid):
+    vmid.reset()
+    assert vmid.ids == [1048573, 1048574, 1048575, 4, 5, 6, 7, 8]
+    assert vmid.skipped == [0, 1, 2, 3]
+    assert "wrapped: <b>yes</b>" in vmid.readout.value
+    assert list(vmid.chart.live.get_ydata()) == vmid.ids
+    assert list(vmid.chart.old.get_ydata()) == [1, 2, 3]
+
+
+def test_vmid_62_uses_24_bits(vmid):
+    vmid.set(kernel="6.2", created=4, destroyed=0, long_lived=0, near_wrap=True)
+    assert vmid.ids == [0xFFFFFD, 0xFFFFFE, 0xFFFFFF, 1]
+    assert "24-bit VM IDs" in vmid.chart.title.get_text()
+
+
+def test_vmid_no_wrap(vmid):
+    vmid.set(kernel="6.19", created=5, destroyed=0, long_lived=2, near_wrap=False)
+    assert vmid.ids == [3, 4, 5, 6, 7]
+    assert "wrapped: <b>no</b>" in vmid.readout.value
+
+
+def test_vmid_short_lived_ids_are_not_reused_by_the_counter(vmid):
+    vmid.set(kernel="6.19", created=6, destroyed=6, long_lived=0, near_wrap=False)
+    assert vmid.ids == [1, 2, 3, 4, 5, 6]
+    assert list(vmid.chart.dead.get_ydata()) == [1, 2, 3, 4, 5, 6]
+    assert len(vmid.chart.live.get_ydata()) == 0
+
+
+@pytest.mark.parametrize("created", [1, 20, 40])
+@pytest.mark.parametrize("destroyed", [0, 10, 40])
+@pytest.mark.parametrize("long_lived", [0, 8])
+@pytest.mark.parametrize("near_wrap", [True, False])
+def test_vmid_controls(vmid, created, destroyed, long_lived, near_wrap):
+    vmid.set(kernel="6.3", created=created, destroyed=destroyed, long_lived=long_lived,
+             near_wrap=near_wrap)
+    assert vmid.error.value == ""
+    assert len(vmid.ids) == created
+    shown = len(vmid.chart.live.get_ydata()) + len(vmid.chart.dead.get_ydata())
+    assert shown == created
+    assert len(vmid.chart.dead.get_ydata()) == min(destroyed, created)
+    assert 0 not in vmid.ids
+    visible = [t for t in vmid.chart.labels if t.get_visible()]
+    assert len(visible) == created + long_lived

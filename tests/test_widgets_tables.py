@@ -1,0 +1,161 @@
+"""PhysicalTableExplorer and EntryExplorer: every control, at its ends and between, moves the
+artists the learner sees and never raises."""
+
+import numpy as np
+import pytest
+
+from avicviz.releases import CPU_KINDS, GUEST_APIC_MODES
+from avicviz.widgets.tables import KERNELS, EntryExplorer, PhysicalTableExplorer, running_mask
+
+
+@pytest.fixture(scope="module")
+def table():
+    return PhysicalTableExplorer()
+
+
+@pytest.fixture(scope="module")
+def entry():
+    return EntryExplorer()
+
+
+def _cells(e):
+    return np.asarray(e.grid.image.get_array()).ravel()
+
+
+def test_kernel_choices_cover_every_mainline_release():
+    assert KERNELS[0] == "6.19" and KERNELS[-1] == "4.7"
+    assert "4.20" in KERNELS and "5.19" in KERNELS and "6.2" in KERNELS
+    assert len(KERNELS) == 14 + 20 + 20
+
+
+def test_defaults(table):
+    table.reset()
+    cells = _cells(table)
+    assert cells.size == 512
+    assert int((cells > 0).sum()) == 300 and int((cells == 2).sum()) == 225
+    assert "max index</b> 511 (0x1FF)" in table.readout.value
+    assert "the VM starts" in table.readout.value
+    assert "225 with IsRunning = 1" in table.readout.value
+
+
+@pytest.mark.parametrize("vcpus", [1, 2, 255, 256, 511, 512, 513, 1000, 2048, 4095, 4096])
+@pytest.mark.parametrize("kernel", ["4.7", "5.19", "6.2", "6.3", "6.17", "6.19"])
+def test_vcpus_across_releases_never_raise(table, vcpus, kernel):
+    before = table.updates
+    table.set(vcpus=vcpus, kernel=kernel, cpu="x2avic-ext", guest_apic="x2apic", running=100)
+    assert table.updates == before + 1 and table.error.value == ""
+    cells = _cells(table)
+    assert cells.size == table.table.entries.size
+    assert int((cells > 0).sum()) == min(vcpus, table.table.entries.size,
+                                         table.model.failing_vcpu if not table.model.starts else vcpus)
+
+
+def test_eight_pages_then_back(table):
+    table.set(kernel="6.19", cpu="x2avic-ext", guest_apic="x2apic", vcpus=4096, running=50)
+    assert table.grid.image.get_array().shape == (128, 32)
+    assert "<b>8</b> pages" in table.readout.value and "max index</b> 4095" in table.readout.value
+    assert int((_cells(table) == 2).sum()) == 2048
+    table.set(cpu="x2avic")
+    assert table.grid.image.get_array().shape == (16, 32)
+    assert "the VM starts" in table.readout.value and "inhibited" in table.readout.value
+    assert "PHYSICAL_ID_TOO_BIG" in table.readout.value
+
+
+def test_600_vcpus_on_63_do_not_start(table):
+    table.set(kernel="6.3", cpu="x2avic", guest_apic="x2apic", vcpus=600, running=100)
+    assert "the VM does not start" in table.readout.value
+    assert "vCPU #512" in table.readout.value
+    assert int((_cells(table) > 0).sum()) == 512
+
+
+def test_xapic_guest_marks_entries_beyond_max_index(table):
+    table.set(kernel="6.19", cpu="x2avic-ext", guest_apic="xapic", vcpus=300, running=100)
+    cells = _cells(table)
+    assert (cells[255:300] == 3).all()
+    assert "max index</b> 254 (0xFE)" in table.readout.value
+    assert list(table.grid.boundary.get_xdata()) == [0.0, 31.0, 31.0, 32.0]
+
+
+@pytest.mark.parametrize("guest_apic", GUEST_APIC_MODES)
+@pytest.mark.parametrize("cpu", CPU_KINDS)
+def test_modes_and_cpus(table, guest_apic, cpu):
+    table.set(kernel="6.19", vcpus=100, guest_apic=guest_apic, cpu=cpu, running=100)
+    assert table.error.value == ""
+    expected = 254 if guest_apic == "xapic" or cpu == "avic" else (4095 if cpu == "x2avic-ext" else 511)
+    assert table.table.max_index == expected
+    assert f"max index</b> {expected}" in table.readout.value
+
+
+def test_old_kernel_x2apic_guest_is_inhibited(table):
+    table.set(kernel="5.10", vcpus=8, guest_apic="x2apic", cpu="x2avic", running=100)
+    assert "APICV_INHIBIT_REASON_X2APIC" in table.readout.value
+
+
+@pytest.mark.parametrize("running", [0, 5, 50, 95, 100])
+def test_running_share(table, running):
+    table.set(kernel="6.19", vcpus=200, guest_apic="x2apic", cpu="x2avic", running=running)
+    assert int((_cells(table) == 2).sum()) == int(running_mask(200, running).sum())
+    assert int(running_mask(200, running).sum()) == 200 * running // 100
+
+
+def test_bad_input_names_the_parameter(table):
+    with pytest.raises(ValueError, match="vcpus=0 is out of range: valid range 1..4096"):
+        table.set(vcpus=0)
+    with pytest.raises(ValueError, match="kernel='7.0' is not an option"):
+        table.set(kernel="7.0")
+
+
+# ---- EntryExplorer -----------------------------------------------------------------------
+
+def _shown(e):
+    return e.bits.artists[e.bits.current]
+
+
+def test_entry_defaults(entry):
+    entry.reset()
+    arts = _shown(entry)
+    assert arts.value_text.get_text().endswith("0xC000000123456007")
+    assert arts.values["host_apic_id"].get_text() == "0x007"
+    assert "rings the doorbell of host APIC ID 7" in entry.readout.value
+
+
+@pytest.mark.parametrize("host", [0, 1, 255, 256, 2048, 4095])
+@pytest.mark.parametrize("kernel", ["4.7", "5.17", "5.18", "6.19"])
+def test_entry_host_apic_id(entry, host, kernel):
+    entry.set(host_apic_id=host, kernel=kernel, backing_page=0x123456, is_running=True, valid=True)
+    assert entry.error.value == ""
+    bits = 8 if kernel in ("4.7", "5.17") else 12
+    stored = host & ((1 << bits) - 1)
+    assert entry.model.host_apic_id == stored
+    assert int(_shown(entry).value_text.get_text().split("= ")[1], 16) & 0xFFF == stored
+    assert ("does not fit" in entry.readout.value) == (stored != host)
+
+
+@pytest.mark.parametrize("page", [0, 1, 0x123456, (1 << 40) - 1])
+def test_entry_backing_page(entry, page):
+    entry.set(backing_page=page, host_apic_id=0, kernel="6.19", is_running=False, valid=True)
+    assert entry.model.backing_page == page << 12
+    assert _shown(entry).value_text.get_text().endswith(f"{(1 << 63) | (page << 12):016X}")
+
+
+def test_entry_flags(entry):
+    entry.set(host_apic_id=7, backing_page=1, kernel="6.19", is_running=False, valid=True)
+    assert _shown(entry).digits[62].get_text() == "0" and _shown(entry).digits[63].get_text() == "1"
+    assert "TARGET_NOT_RUNNING" in entry.readout.value
+    entry.set(valid=False)
+    assert _shown(entry).digits[63].get_text() == "0"
+    assert "INVALID_TARGET" in entry.readout.value
+    entry.set(valid=True, is_running=True)
+    assert _shown(entry).digits[62].get_text() == "1"
+    assert "no VM exit" in entry.readout.value
+
+
+def test_entry_layout_switches_in_place(entry):
+    n_axes = len(entry.figure.axes)
+    entry.set(kernel="5.10")
+    assert _shown(entry).layout["host_apic_id"].bits == "7:0"
+    entry.set(kernel="6.19")
+    assert _shown(entry).layout["host_apic_id"].bits == "11:0"
+    assert len(entry.figure.axes) == n_axes
+    visible = [ax for ax in entry.figure.axes if ax.get_visible()]
+    assert len(visible) == 1
