@@ -134,7 +134,8 @@ class VMIDExplorer(Explorer):
         self.ax = self.figure.add_subplot()
         r = release("6.19")
         self.chart = vmid_chart(self.ax, np.arange(1, 3), np.array([1, 2]), np.ones(2, bool),
-                                np.array([], dtype=int), r.gatag_vm_id_mask, "")
+                                np.array([], dtype=int), r.gatag_vm_id_mask,
+                                "title placeholder: reserves room before the layout is frozen")
         freeze_layout(self.figure)
 
     def _update(self):
