@@ -34,7 +34,7 @@ from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, new_figure
 
 __all__ = [
     "GRID_COLUMNS", "GRID_ROWS", "NO_VCPU", "PATH_LABELS", "ASSUMED_COSTS", "COST_SOURCE",
-    "WHATIF_LABEL", "VMPathArtists", "path_grid", "vm_title", "vm_paths", "update_vm_paths",
+    "WHATIF_LABEL", "CODE_COLOURS", "VMPathArtists", "legend_entries", "path_grid", "vm_title", "vm_paths", "update_vm_paths",
     "SweepArtists", "all_sweeps", "sweep_fraction", "sweep_summary", "sweep_chart", "update_sweep_chart",
     "CostArtists", "expected_cost", "report_cost", "cost_chart", "update_cost_chart",
     "static_figures",
@@ -81,7 +81,7 @@ class VMPathArtists:
     image: AxesImage
     boundary: Line2D     # the max index: APIC IDs after it are beyond the table
     boundary_label: Text
-    legend: Legend
+    legend: Legend | None
     title: Text
 
 
@@ -120,6 +120,24 @@ def vm_title(report: VMReport) -> str:
     return f"{head}: starts; AVIC INHIBITED by {', '.join(report.inhibit_reasons)}"
 
 
+def legend_entries(report: VMReport) -> list[tuple[str, int]]:
+    """(label, count) per image colour, in code order: vCPUs per IPI path, then unused APIC IDs
+    below the highest one (topology holes).
+
+    >>> legend_entries(simulate(topology="sockets=3,cores=160"))[-1]
+    ('no vCPU with this APIC ID (ids below the highest)', 192)
+    """
+    counts = report.path_counts()
+    out = [(PATH_LABELS[p], counts[p]) for p in IPI_PATHS]
+    holes = int(min(report.max_apic_id + 1, GRID_ROWS * GRID_COLUMNS) - (report.apic_ids < 4096).sum())
+    out.append(("no vCPU with this APIC ID (ids below the highest)", holes))
+    return out
+
+
+#: Colour of each image code (IPI_PATHS order, then NO_VCPU).
+CODE_COLOURS = [PATH_COLOURS[p] for p in IPI_PATHS] + [PALETTE["light"]]
+
+
 def _boundary_xy(max_index: int) -> tuple[list[float], list[float]]:
     """Outline between APIC ID ``max_index`` and the next one, in image coordinates."""
     last = GRID_ROWS * GRID_COLUMNS - 1
@@ -132,8 +150,11 @@ def _boundary_xy(max_index: int) -> tuple[list[float], list[float]]:
     return ([-0.5, c + 0.5, c + 0.5, GRID_COLUMNS - 0.5], [r + 0.5, r + 0.5, r - 0.5, r - 0.5])
 
 
-def vm_paths(report: VMReport, ax: Axes) -> VMPathArtists:
-    """Draw every vCPU of ``report`` as one cell coloured by its IPI path; returns the artists."""
+def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
+    """Draw every vCPU of ``report`` as one cell coloured by its IPI path; returns the artists.
+
+    ``legend=False`` leaves the legend out (explorers show it as HTML, which redraws faster).
+    """
     image = ax.imshow(path_grid(report), cmap=_CMAP, vmin=-0.5, vmax=NO_VCPU + 0.5,
                       interpolation="nearest", aspect="auto")
     for page in range(1, GRID_ROWS * GRID_COLUMNS // 512):
@@ -148,10 +169,12 @@ def vm_paths(report: VMReport, ax: Axes) -> VMPathArtists:
                              fontsize=8, color=PALETTE["black"], fontweight="bold")
     handles = [Patch(facecolor=PATH_COLOURS[p], label=PATH_LABELS[p]) for p in IPI_PATHS]
     handles.append(Patch(facecolor=PALETTE["light"], edgecolor=PALETTE["grey"], label="no vCPU with this APIC ID"))
-    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
-                       frameon=False, title="IPI to this vCPU (count)", title_fontsize=8)
+    leg = None
+    if legend:
+        leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                        frameon=False, title="IPI to this vCPU (count)", title_fontsize=8)
     title = ax.set_title("", loc="left", fontsize=9)
-    arts = VMPathArtists(image, boundary, boundary_label, legend, title)
+    arts = VMPathArtists(image, boundary, boundary_label, leg, title)
     update_vm_paths(arts, report)
     return arts
 
@@ -162,12 +185,10 @@ def update_vm_paths(arts: VMPathArtists, report: VMReport) -> None:
     arts.boundary.set_data(*_boundary_xy(report.max_index))
     arts.boundary_label.set_text(f"black line: max index 0x{report.max_index:X} "
                                  f"({report.table_pages} table page{'s' if report.table_pages > 1 else ''})")
-    counts = report.path_counts()
-    texts = arts.legend.get_texts()
-    for i, p in enumerate(IPI_PATHS):
-        texts[i].set_text(f"{PATH_LABELS[p]} ({counts[p]})")
-    holes = int(min(report.max_apic_id + 1, GRID_ROWS * GRID_COLUMNS) - (report.apic_ids < 4096).sum())
-    texts[NO_VCPU].set_text(f"no vCPU with this APIC ID ({holes} below the highest id)")
+    if arts.legend is not None:
+        texts = arts.legend.get_texts()
+        for i, (label, n) in enumerate(legend_entries(report)):
+            texts[i].set_text(f"{label} ({n})")
     arts.title.set_text(vm_title(report))
 
 
@@ -235,11 +256,13 @@ def _panel_grid(n: int) -> tuple[int, int]:
 
 
 def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] | None = None,
-                highlight: str | None = None, max_vcpus: int = 4096) -> SweepArtists:
+                highlight: str | None = None, max_vcpus: int = 4096,
+                summaries: bool = True) -> SweepArtists:
     """Small multiples, one panel per release range: share of IPIs with no VM exit vs vCPU count.
 
     ``whatifs`` (one per release, policy "partial-avic") adds the dashed what-if line to each
-    panel.  Draws into ``fig`` (which should be empty).
+    panel.  ``summaries=False`` leaves out each panel's text (explorers show a table instead,
+    which redraws faster).  Draws into ``fig`` (which should be empty).
     """
     counts = np.arange(1, max_vcpus + 1)
     rows, cols = _panel_grid(len(sweeps))
@@ -254,7 +277,8 @@ def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] |
         for x in (256, 512):
             ax.axvline(x, color=PALETTE["grey"], lw=0.7, ls=":")
         ax.set_title(s.kernel.range_name, loc="left", fontsize=9, color=PALETTE["black"])
-        ends.append(ax.text(0.03, 0.4, "", transform=ax.transAxes, ha="left", va="center", fontsize=7))
+        ends.append(ax.text(0.03, 0.4, "", transform=ax.transAxes, ha="left", va="center", fontsize=7,
+                            visible=summaries))
         ax.set_xscale("log", base=2)
         ax.set_xlim(1, max_vcpus)
         ax.set_ylim(-0.05, 1.08)

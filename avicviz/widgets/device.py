@@ -1,0 +1,96 @@
+"""Explorer for notebook 04: follow one device interrupt through a GA-mode IRTE."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+
+from ..gatag import encode
+from ..iommu import deliver, make_irte
+from ..plots.device import device_path, update_device_path, verdict
+from ..releases import release
+from ._base import Explorer
+from .past512 import KERNEL_OPTIONS, freeze_layout
+
+__all__ = ["DeviceInterruptExplorer"]
+
+_S = {"description_width": "initial"}
+#: Fixed parts of the example IRTE: the guest's vector, the pCPU's host APIC ID, the backing page.
+VECTOR = 0x41
+HOST_APIC_ID = 6
+BACKING_PAGE = 0x12345000
+DEVICE_ID = 0x0100
+
+
+class DeviceInterruptExplorer(Explorer):
+    """Release, VM ID, vCPU, IsRun, GALogIntr, GuestMode -> what happens to a device interrupt.
+
+    The VM has vCPUs 0..vcpu (ids = indexes), and the interrupt is meant for the last one.  KVM
+    writes the GATag of (VM ID, vCPU) the way the chosen release does; the IOMMU either rings
+    the doorbell (IsRun=1), or writes a GA log entry (IsRun=0, GALogIntr=1) that KVM decodes to
+    pick a vCPU to wake, or only sets the IRR bit (IsRun=0, GALogIntr=0).
+    """
+
+    figsize = (11.5, 9.0)
+
+    def _make_controls(self):
+        return {
+            "kernel": W.Dropdown(options=KERNEL_OPTIONS, value="6.0", description="Linux", style=_S,
+                                 layout=W.Layout(width="18em")),
+            "vm_id": W.BoundedIntText(value=1, min=1, max=0xFFFFFF, description="VM ID", style=_S,
+                                      layout=W.Layout(width="12em")),
+            "vcpu": W.IntSlider(value=300, min=0, max=4095, description="vCPU (id = index)",
+                                continuous_update=False, style=_S),
+            "is_run": W.Checkbox(value=False, description="IsRun (vCPU running)", indent=False),
+            "ga_log_intr": W.Checkbox(value=True, description="GALogIntr", indent=False),
+            "guest_mode": W.Checkbox(value=True, description="GuestMode (posting)", indent=False),
+        }
+
+    def _layout(self):
+        c = self.controls
+        rows = [W.HBox([c["kernel"], c["vm_id"], c["vcpu"], self.reset_button]),
+                W.HBox([c["guest_mode"], c["is_run"], c["ga_log_intr"]])]
+        return W.VBox(rows + [self.canvas, self.readout, self.error])
+
+    def interrupt(self):
+        """The :class:`avicviz.iommu.DeviceInterrupt` for the current settings."""
+        p = self.params
+        tag = encode(p["vm_id"], p["vcpu"], p["kernel"]).tag
+        irte = make_irte(tag, VECTOR, destination=HOST_APIC_ID, backing_page=BACKING_PAGE,
+                         is_run=p["is_run"], ga_log_intr=p["ga_log_intr"], guest_mode=p["guest_mode"])
+        return deliver(irte, p["kernel"], vm_id=p["vm_id"], vcpu_ids=p["vcpu"] + 1,
+                       intended_vcpu=p["vcpu"], device_id=DEVICE_ID)
+
+    def notes(self) -> list[str]:
+        """Caveats: settings that a real KVM of this release would never produce."""
+        p = self.params
+        r = release(p["kernel"])
+        out = []
+        top = r.cpu_max_id("x2avic-ext")
+        if p["vcpu"] > top:
+            fate = ("KVM_CREATE_VCPU fails" if r.past_limit == "einval"
+                    else "AVIC is inhibited for the VM, so its IRTEs are not in guest mode")
+            out.append(f"On {r.name} no CPU gives vCPU {p['vcpu']} a table entry (largest id 0x{top:X}): "
+                       f"{fate}. The tag arithmetic is shown anyway.")
+        if p["vm_id"] > r.gatag_vm_id_mask:
+            out.append(f"KVM {r.name} never hands out VM ID {p['vm_id']}: its VM IDs stop at "
+                       f"0x{r.gatag_vm_id_mask:X} ({r.gatag_vm_id_bits} bits).")
+        return out
+
+    def _draw(self):
+        d = deliver(make_irte(0x32C, VECTOR), "6.3")
+        self._arts = device_path(d, self.figure, all_digits=False)
+        freeze_layout(self.figure)
+
+    def _update(self):
+        d = self.interrupt()
+        self.model = d
+        notes = self.notes()
+        update_device_path(self._arts, d, note=notes[0] if notes else "")
+        steps = "".join(f"<li>{html.escape(s)}</li>" for s in d.steps)
+        bad = d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None)
+        colour = "#D55E00" if bad else "#000000"
+        extra = "".join(f"<br><i>{html.escape(n)}</i>" for n in notes)
+        self.readout.value = (f"<b style='color:{colour}'>{html.escape(verdict(d))}</b>"
+                              f"<ol>{steps}</ol>IRTE = {d.irte.hex}" + extra)

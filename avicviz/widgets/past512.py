@@ -1,0 +1,278 @@
+"""Explorers for notebook 03: a VM past 512 vCPUs, the sweep over vCPU counts, the cost view."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+
+from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
+                             legend_entries, cost_chart, report_cost,
+                             sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
+                             vm_paths)
+from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
+from ..topology import Topology
+from ..vm import POLICIES, simulate, sweep
+from ._base import Explorer
+
+__all__ = ["Past512Explorer", "SweepExplorer", "CostExplorer", "KERNEL_OPTIONS", "RANGE_OPTIONS"]
+
+def _kernel_options() -> list[tuple[str, str]]:
+    out = []
+    for r in releases():
+        ends = [r.first] if r.first == r.last else [r.first, r.last]
+        for v in ends:
+            text = f"{v[0]}.{v[1]}"
+            out.append((f"v{text}" + ("" if r.first == r.last else f" ({r.range_name})"), text))
+    return out
+
+
+#: Release dropdown: the first and last release of every modelled range ("6.2", "6.3", ...).
+KERNEL_OPTIONS = _kernel_options()
+#: One entry per modelled range (its first release), for "highlight".
+RANGE_OPTIONS = [(r.range_name, f"{r.first[0]}.{r.first[1]}") for r in releases()]
+_POLICY_OPTIONS = [("kernel (what Linux does)", "kernel"),
+                   ("partial-avic (what-if, never merged)", "partial-avic")]
+assert [v for _k, v in _POLICY_OPTIONS] == list(POLICIES)
+_S = {"description_width": "initial"}
+
+
+def _kernel(value: str = "6.17") -> W.Dropdown:
+    return W.Dropdown(options=KERNEL_OPTIONS, value=value, description="Linux", style=_S,
+                      layout=W.Layout(width="18em"))
+
+
+def _cpu(value: str = "x2avic") -> W.Dropdown:
+    return W.Dropdown(options=list(CPU_KINDS), value=value, description="CPU", style=_S,
+                      layout=W.Layout(width="11em"))
+
+
+def _guest(value: str = "x2apic") -> W.Dropdown:
+    return W.Dropdown(options=list(GUEST_APIC_MODES), value=value, description="guest APIC", style=_S,
+                      layout=W.Layout(width="12em"))
+
+
+def _policy() -> W.Dropdown:
+    return W.Dropdown(options=_POLICY_OPTIONS, value="kernel", description="policy", style=_S,
+                      layout=W.Layout(width="22em"))
+
+
+def freeze_layout(fig) -> None:
+    """Lay the figure out once (constrained layout), then keep that layout: later redraws skip
+    the layout pass, which on a many-panel figure costs more than drawing the changed artists."""
+    engine = fig.get_layout_engine()
+    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":
+        engine.execute(fig)
+        fig.set_layout_engine("none")
+
+
+def legend_html(entries) -> str:
+    """The per-VM image's legend as HTML swatches with counts (faster than a figure legend)."""
+    items = []
+    for (label, n), colour in zip(entries, CODE_COLOURS):
+        items.append(f"<span style='display:inline-block;width:0.9em;height:0.9em;background:{colour};"
+                     f"border:1px solid #999;margin-right:0.3em'></span>{html.escape(label)}: <b>{n}</b>")
+    return "<div style='columns:2;font-size:90%'>" + "<br>".join(items) + "</div>"
+
+
+class _Refused:
+    """Stands in for a VMReport when KVM refuses the VM before any vCPU exists."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class Past512Explorer(Explorer):
+    """One VM: release, CPU, guest APIC mode, size (count or QEMU topology), policy.
+
+    The grid shows every APIC ID 0..4095 coloured by how an IPI to that vCPU travels; the readout
+    says whether the VM starts (and which vCPU fails), whether AVIC is active or which inhibit
+    reasons stop it, the max index, the table pages and how many vCPUs are accelerated.
+    """
+
+    figsize = (11.5, 4.6)
+
+    def _make_controls(self):
+        slider = dict(continuous_update=False, style=_S)
+        return {
+            "kernel": _kernel("6.17"),
+            "cpu": _cpu(),
+            "guest_apic": _guest(),
+            "sizing": W.ToggleButtons(options=[("vCPU count", "count"), ("QEMU topology", "topology")],
+                                      value="count", description="size by", style=_S),
+            "vcpus": W.IntSlider(value=600, min=1, max=4096, description="vCPUs", **slider),
+            "sockets": W.IntSlider(value=3, min=1, max=8, description="sockets", **slider),
+            "dies": W.IntSlider(value=1, min=1, max=4, description="dies", **slider),
+            "modules": W.IntSlider(value=1, min=1, max=4, description="modules", **slider),
+            "cores": W.IntSlider(value=160, min=1, max=512, description="cores", **slider),
+            "threads": W.IntSlider(value=1, min=1, max=2, description="threads", **slider),
+            "policy": _policy(),
+        }
+
+    def _layout(self):
+        c = self.controls
+        rows = [W.HBox([c["kernel"], c["cpu"], c["guest_apic"], c["policy"], self.reset_button]),
+                W.HBox([c["sizing"], c["vcpus"]]),
+                W.HBox([c["sockets"], c["dies"], c["modules"], c["cores"], c["threads"]])]
+        return W.VBox(rows + [self.canvas, self.readout, self.error])
+
+    def topology(self) -> Topology:
+        p = self.params
+        return Topology(sockets=p["sockets"], dies=p["dies"], modules=p["modules"],
+                        cores=p["cores"], threads=p["threads"])
+
+    def _simulate(self):
+        p = self.params
+        kw = dict(kernel=p["kernel"], cpu=p["cpu"], guest_apic=p["guest_apic"], policy=p["policy"])
+        try:
+            if p["sizing"] == "count":
+                return simulate(p["vcpus"], **kw)
+            return simulate(topology=self.topology(), **kw)
+        except ValueError as e:  # KVM refuses the whole VM (beyond its vCPU-ID limit)
+            return _Refused(str(e))
+
+    def _draw(self):
+        self._ax = self.figure.add_subplot()
+        self._arts = vm_paths(simulate(1, kernel="6.17"), self._ax, legend=False)
+        freeze_layout(self.figure)
+
+    def _update(self):
+        r = self._simulate()
+        if isinstance(r, _Refused):
+            # draw an empty VM (one vCPU, not created) and say why in the title/readout
+            self.model = r
+            base = simulate(1, kernel=self.params["kernel"], cpu=self.params["cpu"],
+                            guest_apic=self.params["guest_apic"])
+            self._arts.image.set_data(np.full_like(self._arts.image.get_array(), NO_VCPU))
+            self._arts.title.set_text(f"KVM refuses this VM: {r.message}")
+            self._arts.boundary.set_data([], [])
+            self._arts.boundary_label.set_text(f"max index 0x{base.max_index:X}")
+            self.readout.value = ("<b>Does not start:</b> " + html.escape(r.message))
+            return
+        self.model = r
+        update_vm_paths(self._arts, r)
+        self.readout.value = self._readout(r)
+
+    def _readout(self, r) -> str:
+        p = self.params
+        parts = []
+        if p["sizing"] == "topology":
+            t = self.topology()
+            w, off = t.widths(), t.offsets()
+            fields = ", ".join(f"{k} {w[k]} bit{'s' if w[k] != 1 else ''} at bit {off[k]}"
+                               for k in ("threads", "cores", "modules", "dies", "sockets") if getattr(t, k) > 1)
+            parts.append(f"<b>Topology</b> {html.escape(t.describe())}: {fields or 'one vCPU'}; "
+                         f"highest APIC ID <b>{r.max_apic_id}</b> for {r.vcpus} vCPUs "
+                         f"({r.max_apic_id + 1 - r.vcpus} unused ids below it)")
+        if r.starts:
+            parts.append("<b>Starts:</b> yes")
+        else:
+            parts.append(f"<b>Starts:</b> no: {html.escape(r.error or '')} "
+                         f"(first failing vCPU: #{r.failing_vcpu})")
+        if r.avic_active:
+            parts.append("<b>AVIC:</b> active")
+        elif r.starts:
+            parts.append("<b>AVIC:</b> inhibited: " + ", ".join(r.inhibit_reasons))
+        parts.append(f"<b>max index</b> 0x{r.max_index:X} ({r.max_index}); <b>table pages</b> {r.table_pages}; "
+                     f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}")
+        if r.gatag_aliased_vcpus:
+            parts.append(f"<b>GATag:</b> device-interrupt wakeups for {len(r.gatag_aliased_vcpus)} vCPUs "
+                         f"reach the wrong vCPU (first: {r.gatag_aliased_vcpus[0]}; see notebook 04)")
+        for n in r.notes:
+            parts.append("<i>" + html.escape(n) + "</i>")
+        return "<br>".join(parts) + legend_html(legend_entries(r))
+
+
+class SweepExplorer(Explorer):
+    """The no-exit share of IPIs for every vCPU count 1..4096, one panel per release range."""
+
+    figsize = (11.0, 6.4)
+
+    def _make_controls(self):
+        return {
+            "cpu": _cpu(),
+            "guest_apic": _guest(),
+            "policy": _policy(),
+            "highlight": W.Dropdown(options=[("none", "")] + RANGE_OPTIONS, value="6.17",
+                                    description="highlight", style=_S, layout=W.Layout(width="15em")),
+        }
+
+    def _draw(self):
+        self._arts = sweep_chart(all_sweeps(), self.figure, summaries=False)
+        freeze_layout(self.figure)
+
+    def _update(self):
+        p = self.params
+        sweeps = all_sweeps(p["cpu"], p["guest_apic"])
+        whatifs = all_sweeps(p["cpu"], p["guest_apic"], policy="partial-avic") if p["policy"] == "partial-avic" else None
+        self.model = sweeps
+        self.whatifs = whatifs
+        update_sweep_chart(self._arts, sweeps, whatifs, p["highlight"] or None)
+        rows = []
+        for s in sweeps:
+            starts = np.flatnonzero(s.starts)
+            full = np.flatnonzero(s.starts & (s.accelerated == s.counts))
+            rows.append(f"<tr><td>{s.kernel.range_name}</td>"
+                        f"<td>{int(s.counts[starts[-1]]) if starts.size else 0}</td>"
+                        f"<td>{int(s.counts[full[-1]]) if full.size else 0}</td>"
+                        f"<td>{int(s.accelerated.max())}</td></tr>")
+        head = ("<tr><th>Linux</th><th>largest VM that starts</th><th>largest VM with every IPI "
+                "accelerated</th><th>most accelerated vCPUs</th></tr>")
+        what = ("<br><i>Dashed lines: partial AVIC, a what-if from the Feb 2023 LKML thread that no "
+                "kernel implements.</i>") if whatifs is not None else ""
+        self.readout.value = f"<table>{head}{''.join(rows)}</table>{what}"
+
+
+class CostExplorer(Explorer):
+    """Expected cycles per IPI vs vCPU count on one release, from ASSUMED per-path costs."""
+
+    figsize = (11.0, 4.4)
+
+    def _make_controls(self):
+        cost = dict(min=100, max=20000, step=1, continuous_update=False, style=_S,
+                    layout=W.Layout(width="28em"))
+        return {
+            "kernel": _kernel("6.17"),
+            "cpu": _cpu(),
+            "vcpus": W.IntSlider(value=600, min=1, max=4096, description="vCPUs",
+                                 continuous_update=False, style=_S),
+            "accelerated": W.IntSlider(value=ASSUMED_COSTS["accelerated"], description="accelerated IPI (assumed cycles)", **cost),
+            "incomplete_ipi": W.IntSlider(value=ASSUMED_COSTS["incomplete_ipi"], description="incomplete-IPI exit (assumed cycles)", **cost),
+            "emulated": W.IntSlider(value=ASSUMED_COSTS["emulated"], description="emulated IPI (assumed cycles)", **cost),
+        }
+
+    def _layout(self):
+        c = self.controls
+        rows = [W.HBox([c["kernel"], c["cpu"], c["vcpus"], self.reset_button]),
+                W.HBox([c["accelerated"], c["incomplete_ipi"]]), W.HBox([c["emulated"]])]
+        return W.VBox(rows + [self.canvas, self.readout, self.error])
+
+    def costs(self) -> dict[str, int]:
+        p = self.params
+        return {k: p[k] for k in ("accelerated", "incomplete_ipi", "emulated")}
+
+    def _draw(self):
+        self._arts = cost_chart(sweep("6.17"), self.figure.add_subplot())
+        freeze_layout(self.figure)
+
+    def _update(self):
+        p = self.params
+        top = min(4096, release(p["kernel"]).vcpu_id_limit())
+        s = sweep(p["kernel"], p["cpu"], max_vcpus=top)
+        w = sweep(p["kernel"], p["cpu"], policy="partial-avic", max_vcpus=top)
+        self.model = s
+        update_cost_chart(self._arts, s, self.costs(), w, p["vcpus"])
+        try:
+            r = simulate(p["vcpus"], kernel=p["kernel"], cpu=p["cpu"])
+        except ValueError as e:
+            self.report = None
+            self.readout.value = f"<b>{p['vcpus']} vCPUs:</b> KVM refuses the VM: {html.escape(str(e))}"
+            return
+        self.report = r
+        c = report_cost(r, **self.costs())
+        counts = {k: v for k, v in r.path_counts().items() if v}
+        desc = ", ".join(f"{v} {k}" for k, v in counts.items())
+        value = "VM does not start" if np.isnan(c) else f"<b>{c:.0f} cycles per IPI</b> expected"
+        self.readout.value = (f"<b>{p['vcpus']} vCPUs on {r.kernel.range_name}:</b> {value} "
+                              f"(targets: {desc}).<br><i>{html.escape(COST_SOURCE)}.</i>")

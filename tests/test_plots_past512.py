@@ -1,0 +1,140 @@
+"""Past-512 plots: the artists show exactly what the model computes."""
+
+import numpy as np
+import pytest
+
+import avicviz as av
+from avicviz.plots import past512 as P
+from avicviz.plots._style import new_figure
+
+
+def _vm(report, legend=True):
+    fig = new_figure(11.5, 4.6)
+    return fig, P.vm_paths(report, fig.add_subplot(), legend=legend)
+
+
+def _codes(arts):
+    return np.asarray(arts.image.get_array()).reshape(-1)
+
+
+@pytest.mark.parametrize("kernel, cpu, starts, active, accel, title_bit", [
+    ("6.3", "x2avic", False, False, 0, "DOES NOT START (vCPU #512 fails)"),
+    ("6.17", "x2avic", True, False, 0, "AVIC INHIBITED by APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG"),
+    ("6.19", "x2avic", True, False, 0, "APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG"),
+    ("6.19", "x2avic-ext", True, True, 600, "starts; AVIC active"),
+])
+def test_600_vcpus_per_release(kernel, cpu, starts, active, accel, title_bit):
+    r = av.simulate(600, kernel=kernel, cpu=cpu)
+    assert (r.starts, r.avic_active, r.accelerated_vcpus) == (starts, active, accel)
+    _fig, arts = _vm(r)
+    codes = _codes(arts)
+    assert np.array_equal(codes[:600], r.ipi_path)
+    assert (codes[600:] == P.NO_VCPU).all()
+    assert title_bit in arts.title.get_text()
+    assert (codes[:600] == av.IPI_PATHS.index("accelerated")).sum() == accel
+    texts = [t.get_text() for t in arts.legend.get_texts()]
+    assert f"({accel})" in texts[0]
+
+
+def test_vm_update_in_place_moves_max_index_and_holes():
+    fig, arts = _vm(av.simulate(600, kernel="6.17"))
+    image, n_artists = arts.image, len(fig.axes[0].get_children())
+    P.update_vm_paths(arts, av.simulate(topology="sockets=3,cores=160", kernel="6.19", cpu="x2avic-ext"))
+    assert arts.image is image and len(fig.axes[0].get_children()) == n_artists
+    codes = _codes(arts)
+    assert codes[159] == av.IPI_PATHS.index("accelerated")
+    assert codes[160] == P.NO_VCPU and codes[256] == av.IPI_PATHS.index("accelerated")
+    assert codes[671] == av.IPI_PATHS.index("accelerated") and codes[672] == P.NO_VCPU
+    xs, ys = arts.boundary.get_data()
+    assert list(ys) == [31.5, 31.5]  # max index 0xFFF: the line sits under the last row
+    assert "0xFFF (8 table pages)" in arts.boundary_label.get_text()
+    assert "(192)" in arts.legend.get_texts()[-1].get_text()
+    P.update_vm_paths(arts, av.simulate(600, kernel="6.3"))
+    assert list(arts.boundary.get_data()[1]) == [3.5, 3.5]  # after APIC ID 511 = end of row 3
+
+
+def test_no_legend_variant_and_legend_entries():
+    r = av.simulate(topology="sockets=3,cores=160", kernel="6.17")
+    _fig, arts = _vm(r, legend=False)
+    assert arts.legend is None
+    entries = dict(P.legend_entries(r))
+    assert entries[P.PATH_LABELS["emulated"]] == 480
+    assert max(r.apic_ids) == 671
+
+
+def _sweep_fig(whatifs=None, highlight=None, cpu="x2avic"):
+    fig = new_figure(11, 6.4)
+    return fig, P.sweep_chart(P.all_sweeps(cpu), fig, whatifs=whatifs, highlight=highlight)
+
+
+def test_sweep_one_line_per_release_matches_model():
+    _fig, arts = _sweep_fig()
+    assert len(arts.lines) == len(av.releases())
+    for line, r in zip(arts.lines, av.releases()):
+        s = av.sweep(r, max_vcpus=min(4096, r.vcpu_id_limit()))
+        y = np.asarray(line.get_ydata())
+        assert y.size == 4096
+        n = s.counts.size
+        ok = s.starts
+        assert np.allclose(y[:n][ok], s.accelerated_fraction[ok])
+        assert np.isnan(y[:n][~ok]).all() and np.isnan(y[n:]).all()
+    y617 = arts.lines[[r.name for r in av.releases()].index("v6.17")].get_ydata()
+    assert y617[511] == 1.0 and y617[599] == 0.0 and y617[4095] == 0.0
+    y63 = arts.lines[[r.name for r in av.releases()].index("v6.3")].get_ydata()
+    assert y63[511] == 1.0 and np.isnan(y63[512])
+    assert not any(w.get_visible() for w in arts.whatifs)
+
+
+def test_sweep_whatif_and_highlight_update():
+    fig, arts = _sweep_fig()
+    lines = list(arts.lines)
+    P.update_sweep_chart(arts, P.all_sweeps("x2avic-ext"), P.all_sweeps("x2avic-ext", policy="partial-avic"),
+                         highlight="6.19")
+    assert arts.lines == lines
+    i63 = [r.name for r in av.releases()].index("v6.3")
+    w = np.asarray(arts.whatifs[i63].get_ydata())
+    assert arts.whatifs[i63].get_visible() and w[999] == pytest.approx(512 / 1000)
+    i619 = len(lines) - 1
+    assert arts.lines[i619].get_ydata()[4095] == 1.0 and arts.lines[i619].get_alpha() == 1.0
+    assert arts.lines[0].get_alpha() < 1
+    assert "what-if, not in any kernel" in arts.title.get_text()
+    assert "starts up to 4096" in arts.ends[i619].get_text()
+
+
+def test_cost_curve_matches_simulate_path_counts():
+    costs = dict(accelerated=1000, incomplete_ipi=5000, emulated=9000)
+    for kernel, cpu, policy in [("6.17", "x2avic", "kernel"), ("6.3", "x2avic", "partial-avic"),
+                                ("6.19", "x2avic-ext", "kernel"), ("5.15", "x2avic", "kernel"),
+                                ("6.0", "avic", "kernel")]:
+        s = av.sweep(kernel, cpu, policy=policy)
+        curve = P.expected_cost(s, **costs)
+        for n in (1, 255, 256, 511, 512, 600, 1024, 4096):
+            r = av.simulate(n, kernel=kernel, cpu=cpu, policy=policy)
+            want = P.report_cost(r, **costs)
+            got = curve[n - 1]
+            assert (np.isnan(want) and np.isnan(got)) or got == pytest.approx(want), (kernel, n)
+
+
+def test_cost_chart_updates_in_place():
+    fig = new_figure(11, 4.4)
+    arts = P.cost_chart(av.sweep("6.17"), fig.add_subplot(), vcpus=600)
+    assert arts.marker.get_ydata()[0] == P.ASSUMED_COSTS["emulated"]
+    assert "ASSUMED" in arts.title.get_text() and "Intel IPIv" in arts.title.get_text()
+    assert not arts.whatif.get_visible()
+    line = arts.line
+    P.update_cost_chart(arts, av.sweep("6.3"), {"accelerated": 100, "incomplete_ipi": 200, "emulated": 20000},
+                        whatif=av.sweep("6.3", policy="partial-avic"), vcpus=1024)
+    assert arts.line is line
+    assert np.isnan(arts.marker.get_ydata()[0])  # 1024 vCPUs do not start on 6.3
+    assert arts.whatif.get_visible()
+    assert arts.whatif.get_ydata()[1023] == pytest.approx((512 * 100 + 512 * 200) / 1024)
+    assert list(arts.levels["emulated"].get_ydata()) == [20000, 20000]
+    assert "20000 (assumed)" in arts.level_texts["emulated"].get_text()
+    assert arts.line.axes.get_ylim()[1] == pytest.approx(23000)
+
+
+def test_static_figures_have_names_and_alt_text():
+    figs = P.static_figures()
+    assert {"past512_vm_600_63", "past512_sweep", "past512_cost"} <= set(figs)
+    for name, (make, alt) in figs.items():
+        assert len(alt) > 40

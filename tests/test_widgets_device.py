@@ -1,0 +1,71 @@
+"""DeviceInterruptExplorer: each control changes the drawn IRTE / GA log / wakeup, as the model says."""
+
+import pytest
+
+import avicviz as av
+from avicviz.widgets import DeviceInterruptExplorer
+
+
+def _values(w):
+    if hasattr(w, "options") and not hasattr(w, "min"):
+        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    if isinstance(w.value, bool):
+        return [False, True]
+    lo, hi = w.min, w.max
+    return sorted({lo, lo + 1, (lo + hi) // 2, 255, 256, 300, 511, 512, hi - 1, hi} & set(range(lo, hi + 1)))
+
+
+def _check(e):
+    d = e.model
+    p = e.params
+    a = e._arts
+    lo = int("".join(a.irte_lo.digits[b].get_text() for b in reversed(range(64))), 2)
+    assert lo == d.irte.lo
+    f = d.irte.fields()
+    assert (f["is_run"], f["ga_log_intr"], f["guest_mode"]) == (p["is_run"], p["ga_log_intr"], p["guest_mode"])
+    assert f["ga_tag"] == av.encode(p["vm_id"], p["vcpu"], p["kernel"]).tag
+    assert a.irte_hi.values["vector"].get_text() == "0x41"
+    assert a.log_note.get_text() == ("" if d.outcome == "ga_log" else "no GA log entry is written for this interrupt")
+    r = av.release(p["kernel"])
+    assert a.tag_vcpu.get_width() == r.gatag_vcpu_bits
+    assert ("WRONG" in a.verdict.get_text()) == (d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None))
+
+
+def test_every_control_every_value():
+    e = DeviceInterruptExplorer()
+    for name, w in e.controls.items():
+        for v in _values(w):
+            before = e.updates
+            e.set(**{name: v})
+            assert e.last_error is None and e.updates == before + 1
+            _check(e)
+        e.reset()
+
+
+@pytest.mark.parametrize("kernel, vcpu, woken", [
+    ("6.0", 300, 44), ("6.2", 300, 44), ("6.2", 256, 0), ("6.2", 255, 255),
+    ("6.3", 300, 300), ("6.17", 511, 511), ("6.19", 4095, 4095),
+])
+def test_ga_log_wakeup(kernel, vcpu, woken):
+    e = DeviceInterruptExplorer(kernel=kernel, vcpu=vcpu)
+    d = e.model
+    assert d.outcome == "ga_log" and d.woken_vcpu == woken
+    assert d.wrong_vcpu == (woken != vcpu)
+    assert f"wakes vCPU {woken}" in e._arts.nodes["wake"].get_text()
+    assert f"KVM wakes vCPU {woken}" in e.readout.value
+
+
+def test_outcomes_and_notes():
+    e = DeviceInterruptExplorer(kernel="6.2", vcpu=300, is_run=True)
+    assert e.model.outcome == "doorbell" and "no VM exit" in e.readout.value
+    e.set(is_run=False, ga_log_intr=False)
+    assert e.model.outcome == "irr_only" and e.model.ga_log_entry is None
+    e.set(guest_mode=False)
+    assert e.model.outcome == "remapped"
+    e.set(guest_mode=True, ga_log_intr=True, vcpu=600)
+    assert "KVM_CREATE_VCPU fails" in e.readout.value
+    e.set(kernel="6.17")
+    assert "AVIC is inhibited" in e.readout.value
+    e.set(kernel="6.3", vm_id=0xFFFFFF, vcpu=1)
+    assert "never hands out VM ID 16777215" in e.readout.value
+    assert e.model.woken_vcpu is None and "nobody is woken" in e._arts.verdict.get_text()

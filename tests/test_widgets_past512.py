@@ -1,0 +1,148 @@
+"""Past-512 explorers: every control moves the artists in place, never raises, and matches the model."""
+
+import numpy as np
+import pytest
+
+import avicviz as av
+from avicviz.plots import past512 as P
+from avicviz.widgets import CostExplorer, Past512Explorer, SweepExplorer
+
+
+def _values(w):
+    if hasattr(w, "options") and not hasattr(w, "min"):
+        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    lo, hi = w.min, w.max
+    return sorted({lo, lo + 1, (lo + hi) // 2, hi - 1, hi})
+
+
+def _codes(e):
+    return np.asarray(e._arts.image.get_array()).reshape(-1)
+
+
+def _check_past512(e):
+    r = e.model
+    codes = _codes(e)
+    if isinstance(r, av.VMReport):
+        shown = r.apic_ids < 4096
+        assert np.array_equal(codes[r.apic_ids[shown]], r.ipi_path[shown])
+        assert e._arts.title.get_text() == P.vm_title(r)
+        assert f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}" in e.readout.value
+    else:  # KVM refused the whole VM
+        assert (codes == P.NO_VCPU).all()
+        assert e._arts.title.get_text().startswith("KVM refuses this VM")
+        assert "Does not start" in e.readout.value
+
+
+@pytest.mark.parametrize("sizing", ["count", "topology"])
+def test_past512_every_control_every_value(sizing):
+    e = Past512Explorer()
+    e.set(sizing=sizing)
+    for name, w in e.controls.items():
+        for v in _values(w):
+            before = e.updates
+            e.set(**{name: v})
+            assert e.last_error is None and e.error.value == ""
+            assert e.updates == before + 1
+            _check_past512(e)
+        e.reset()
+        e.set(sizing=sizing)
+
+
+@pytest.mark.parametrize("kernel, cpu, starts, active, accel, words", [
+    ("6.3", "x2avic", False, False, 0, "vCPU #512 (vcpu_id 512)"),
+    ("6.3", "x2avic-ext", False, False, 0, "first failing vCPU: #512"),
+    ("6.17", "x2avic", True, False, 0, "APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG"),
+    ("6.19", "x2avic", True, False, 0, "APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG"),
+    ("6.19", "x2avic-ext", True, True, 600, "<b>table pages</b> 8"),
+])
+def test_past512_600_vcpus(kernel, cpu, starts, active, accel, words):
+    e = Past512Explorer(kernel=kernel, cpu=cpu, vcpus=600)
+    r = e.model
+    want = av.simulate(600, kernel=kernel, cpu=cpu)
+    assert (r.starts, r.avic_active, r.accelerated_vcpus) == (starts, active, accel)
+    assert (want.starts, want.avic_active, want.accelerated_vcpus) == (starts, active, accel)
+    assert np.array_equal(_codes(e)[:600], want.ipi_path)
+    assert words in e.readout.value
+
+
+def test_past512_topology_padding_reaches_671():
+    e = Past512Explorer(sizing="topology", sockets=3, cores=160, threads=1, kernel="6.17")
+    assert e.model.vcpus == 480 and e.model.max_apic_id == 671
+    assert "highest APIC ID <b>671</b> for 480 vCPUs" in e.readout.value
+    assert "cores 8 bits at bit 0, sockets 2 bits at bit 8" in e.readout.value
+    codes = _codes(e)
+    assert codes[160] == P.NO_VCPU and codes[256] == av.IPI_PATHS.index("emulated")
+    e.set(sockets=2, cores=240)
+    assert e.model.max_apic_id == 495 and e.model.avic_active
+    e.set(policy="partial-avic", sockets=3, cores=160)
+    assert e.model.avic_active and e.model.accelerated_vcpus == 320  # sockets 0 and 1: ids 0..159 and 256..415
+    assert "partial-AVIC WHAT-IF" in e._arts.title.get_text()
+
+
+def test_past512_refused_vm_is_shown_not_raised():
+    e = Past512Explorer(kernel="4.7", vcpus=4096)
+    assert "beyond KVM's vCPU-ID limit on v4.7" in e._arts.title.get_text()
+    e.set(kernel="6.19")  # back to a VM that exists: the artists recover
+    assert e.model.starts and len(e._arts.boundary.get_data()[0]) > 0
+
+
+def test_bad_set_names_the_parameter():
+    e = Past512Explorer()
+    with pytest.raises(ValueError, match="vcpus=5000 is out of range: valid range 1..4096"):
+        e.set(vcpus=5000)
+    with pytest.raises(ValueError, match="cpu='zen9' is not an option"):
+        e.set(cpu="zen9")
+
+
+def test_sweep_every_control_every_value():
+    e = SweepExplorer()
+    lines = list(e._arts.lines)
+    for name, w in e.controls.items():
+        for v in _values(w):
+            e.set(**{name: v})
+            assert e.last_error is None
+            assert e._arts.lines == lines
+            for line, s in zip(e._arts.lines, e.model):
+                y = np.asarray(line.get_ydata())
+                assert np.array_equal(y, P.sweep_fraction(s), equal_nan=True)
+            whatif_on = e.params["policy"] == "partial-avic"
+            assert all(w_.get_visible() == whatif_on for w_ in e._arts.whatifs)
+        e.reset()
+
+
+def test_sweep_exact_points():
+    e = SweepExplorer(cpu="x2avic-ext", policy="partial-avic", highlight="6.3")
+    names = [r.name for r in av.releases()]
+    y619 = e._arts.lines[names.index("v6.19")].get_ydata()
+    assert y619[4095] == 1.0
+    w63 = e._arts.whatifs[names.index("v6.3")].get_ydata()
+    assert w63[1023] == pytest.approx(0.5)
+    assert "<td>v6.3..v6.5</td><td>512</td><td>512</td><td>512</td>" in e.readout.value
+    assert "<td>v6.19</td><td>4096</td><td>4096</td><td>4096</td>" in e.readout.value
+    assert "no kernel implements" in e.readout.value
+
+
+def test_cost_every_control_every_value():
+    e = CostExplorer()
+    line = e._arts.line
+    for name, w in e.controls.items():
+        for v in _values(w):
+            e.set(**{name: v})
+            assert e.last_error is None and e._arts.line is line
+            p = e.params
+            costs = {k: p[k] for k in ("accelerated", "incomplete_ipi", "emulated")}
+            y = np.asarray(line.get_ydata())
+            assert np.array_equal(y, P.expected_cost(e.model, **costs), equal_nan=True)
+            my = e._arts.marker.get_ydata()[0]
+            assert (np.isnan(my) and np.isnan(y[p["vcpus"] - 1])) or my == y[p["vcpus"] - 1]
+            assert e._arts.levels["accelerated"].get_ydata()[0] == p["accelerated"]
+        e.reset()
+
+
+def test_cost_600_on_617_uses_emulated_cost_and_says_assumed():
+    e = CostExplorer(kernel="6.17", vcpus=600, accelerated=1000, incomplete_ipi=3000, emulated=7000)
+    assert e._arts.marker.get_ydata()[0] == 7000
+    assert "7000 cycles per IPI" in e.readout.value and "ASSUMED" in e.readout.value
+    assert e._arts.whatif.get_ydata()[599] == pytest.approx((512 * 1000 + 88 * 3000) / 600)
+    e.set(kernel="6.3")
+    assert np.isnan(e._arts.marker.get_ydata()[0]) and "VM does not start" in e.readout.value
