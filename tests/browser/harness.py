@@ -1,0 +1,639 @@
+"""Drive JupyterLab and Voilà with a real Chromium: servers, browser, notebook and canvas helpers.
+
+Used by the browser tests and by ``benchmarks/``.  Everything stays on this machine: servers
+listen on 127.0.0.1 with a random token and their own JUPYTER_* folders in a temporary directory;
+the browser refuses every request that does not go to a loopback address.  The context managers
+stop what they start (server, kernels, browser) and wait for it.
+
+Typical use::
+
+    with jupyter_lab(folder) as lab, browser() as b:
+        page = new_page(b)
+        panel = open_and_run_all(page, lab, "02_gatag.ipynb")
+        canvas = panel.locator(CANVAS).first
+        before = wait_canvas_stable(canvas)
+        move_slider(page, panel.locator(SLIDER).first)
+        assert wait_canvas_change(canvas, before)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+__all__ = [
+    "CHROMIUM", "CHROMIUM_FLAGS", "SLIDER", "SLIDER_HANDLE", "SLIDER_READOUT", "CANVAS", "FIGURE",
+    "Server", "find_chromium", "free_port", "jupyter_lab", "voila", "browser", "new_page",
+    "open_and_run_all", "wait_kernel_idle", "run_in_kernel", "canvas_checksum", "canvas_is_blank",
+    "wait_canvas_stable", "wait_canvas_change", "move_slider", "slider_value", "key_to_pixels_ms",
+    "error_outputs", "RedrawCheck", "check_slider_redraws", "explorer_box", "shutdown_kernel",
+    "open_notebook", "open_voila", "wait_voila_rendered", "explorers_in",
+]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+
+# ipywidgets 8 / ipympl selectors (see the testing notes).
+SLIDER = ".widget-slider"
+SLIDER_HANDLE = ".noUi-handle"
+SLIDER_READOUT = ".widget-readout"
+FIGURE = ".jupyter-matplotlib"
+CANVAS = ".jupyter-matplotlib canvas"  # the first canvas of a figure is the image, the 2nd an overlay
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def find_chromium() -> str | None:
+    """Path of Debian's Chromium, or None when it is not installed."""
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    return None
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- servers -------------------------------------------------------------------------------------
+
+@dataclass
+class Server:
+    """A running Jupyter server: ``url`` (the page to open, token included), ``token``, ``port``."""
+
+    url: str
+    token: str
+    port: int
+    root: Path
+    log: Path
+    proc: subprocess.Popen = field(repr=False)
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT/``"""
+        return f"http://127.0.0.1:{self.port}/"
+
+    def lab_url(self, notebook: str, workspace: str | None = None) -> str:
+        """A JupyterLab URL opening ``notebook`` in a fresh workspace (no restored tabs)."""
+        ws = workspace or f"t{uuid.uuid4().hex[:12]}"
+        return f"{self.base}lab/workspaces/{ws}/tree/{notebook}?token={self.token}"
+
+    def voila_url(self, notebook: str) -> str:
+        """The Voilà page of ``notebook`` (relative to the served folder)."""
+        return f"{self.base}voila/render/{notebook}?token={self.token}"
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def _isolated_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("JUPYTER_DATA_DIR", "data"), ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"), ("IPYTHONDIR", "ipython"),
+                     ("MPLCONFIGDIR", "mpl")]:
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(tmp / sub)
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env.pop("MPLBACKEND", None)  # ipympl canvases are created explicitly; do not force Agg
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _lab_settings(tmp: Path) -> None:
+    # No "Jupyter news" toast covering the page.
+    labconfig = tmp / "config" / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    settings = tmp / "lab-settings"
+    notif = settings / "@jupyterlab" / "apputils-extension"
+    notif.mkdir(parents=True, exist_ok=True)
+    (notif / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Render every cell (no virtual scrolling), so every figure is in the page.
+    nbs = settings / "@jupyterlab" / "notebook-extension"
+    nbs.mkdir(parents=True, exist_ok=True)
+    (nbs / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """Every live descendant of ``pid`` as (pid, start time), read from /proc."""
+    parents: dict[int, list[tuple[int, str]]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and (st := _stat(int(d.name))) is not None:
+            parents.setdefault(int(st[1]), []).append((int(d.name), st[19]))
+    out, todo = [], [pid]
+    while todo:
+        for c in parents.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c[0])
+    return out
+
+
+def _running(pid: int, start: str) -> bool:
+    """The same process (same start time) is still there and not a zombie."""
+    st = _stat(pid)
+    return st is not None and st[19] == start and st[0] != "Z"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server (it shuts its kernels down) and wait; then end any of the processes it
+    started that are still there (kernels run in their own sessions), SIGTERM first."""
+    kids = _children(proc.pid)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    alive = [k for k in kids if _running(*k)]
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        for pid, start in alive:
+            if _running(pid, start):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+            alive = [k for k in alive if _running(*k)]
+        if not alive:
+            break
+
+
+def _wait_http(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}:\n"
+                               + log.read_text(errors="replace")[-3000:])
+        try:
+            with _NO_PROXY.open(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s:\n"
+                       + log.read_text(errors="replace")[-3000:])
+
+
+@contextlib.contextmanager
+def _server(cmd_for, ready_path: str, url_for, root: Path, timeout: float,
+            settings=None) -> Iterator[Server]:
+    tmp = Path(tempfile.mkdtemp(prefix="avicviz-server-"))
+    proc = None
+    try:
+        env = _isolated_env(tmp)
+        if settings:
+            settings(tmp)
+        port, token = free_port(), secrets.token_hex(16)
+        log = tmp / "server.log"
+        with open(log, "wb") as logf:
+            proc = subprocess.Popen(cmd_for(port, token, tmp), cwd=root, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        _wait_http(proc, f"http://127.0.0.1:{port}{ready_path}?token={token}", log, timeout)
+        yield Server(url=url_for(port, token), token=token, port=port, root=root, log=log, proc=proc)
+    finally:
+        if proc is not None:
+            _stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def jupyter_lab(root_dir: str | os.PathLike, timeout: float = 60) -> contextlib.AbstractContextManager[Server]:
+    """Start JupyterLab on a free loopback port serving ``root_dir``; stop it on exit."""
+    root = Path(root_dir).resolve()
+
+    def cmd(port: int, token: str, tmp: Path) -> list[str]:
+        c = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
+             "--ServerApp.open_browser=False"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            c.append("--allow-root")
+        return c
+
+    return _server(cmd, "/api/status", lambda port, token: f"http://127.0.0.1:{port}/lab?token={token}",
+                   root, timeout, settings=_lab_settings)
+
+
+def voila(path: str | os.PathLike, timeout: float = 60) -> contextlib.AbstractContextManager[Server]:
+    """Start Voilà on a free loopback port; stop it on exit.
+
+    ``path`` is a folder (served as a tree; ``url`` opens its ``index.ipynb`` if there is one)
+    or one notebook (``url`` opens it).  Pages of other notebooks: ``server.voila_url(name)``.
+    """
+    p = Path(path).resolve()
+    root = p if p.is_dir() else p.parent
+    first = "index.ipynb" if p.is_dir() else p.name
+
+    def cmd(port: int, token: str, tmp: Path) -> list[str]:
+        return [sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}",
+                "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", f"--Voila.token={token}",
+                f"--Voila.connection_dir_root={tmp / 'runtime'}", "--show_tracebacks=True"]
+
+    def url(port: int, token: str) -> str:
+        if (root / first).exists():
+            return f"http://127.0.0.1:{port}/voila/render/{first}?token={token}"
+        return f"http://127.0.0.1:{port}/?token={token}"
+
+    return _server(cmd, "/", url, root, timeout)
+
+
+# ---- browser -------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def browser(headless: bool = True):
+    """A Playwright Chromium (Debian's, never a downloaded one); closed on exit.
+
+    Open pages with :func:`new_page`, which blocks every non-loopback request.
+    """
+    from playwright.sync_api import sync_playwright
+
+    exe = find_chromium()
+    if exe is None:
+        raise RuntimeError(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS, headless=headless)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _is_loopback_url(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return (parts.hostname or "") in _LOOPBACK
+
+
+def new_page(b, width: int = 1280, height: int = 900):
+    """A page in a fresh context that aborts every request to a non-loopback host.
+
+    The aborted URLs are collected in ``page.blocked`` (a list).
+    """
+    ctx = b.new_context(viewport={"width": width, "height": height}, service_workers="block")
+    blocked: list[str] = []
+
+    def guard(route):
+        if _is_loopback_url(route.request.url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", guard)
+    page = ctx.new_page()
+    page.blocked = blocked
+    return page
+
+
+# ---- JupyterLab ----------------------------------------------------------------------------------
+
+_PANEL_JS = """(path) => {
+  const app = window.jupyterapp;
+  if (!app) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path) return w;
+  }
+  return null;
+}"""
+
+_KERNEL_STATE_JS = """(path) => {
+  const find = """ + _PANEL_JS + """;
+  const w = find(path);
+  if (!w) return null;
+  const k = w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return k ? k.status : null;
+}"""
+
+
+def _panel(page, path: str):
+    return page.locator(f".jp-NotebookPanel[data-avicviz-path='{path}']")
+
+
+def open_notebook(page, server: Server, notebook: str, timeout: float = 60):
+    """Open ``notebook`` (relative to the server root) under a unique workspace and return its
+    notebook panel locator once its kernel is idle."""
+    page.goto(server.lab_url(notebook), wait_until="domcontentloaded")
+    page.wait_for_function(_KERNEL_STATE_JS.replace("return k ? k.status : null;",
+                                                    "return k ? k.status === 'idle' : false;"),
+                           arg=notebook, timeout=timeout * 1000)
+    # Tag the panel so selectors stay inside this notebook even if other tabs exist.
+    page.evaluate("""(path) => {
+      const find = """ + _PANEL_JS + """;
+      find(path).node.setAttribute('data-avicviz-path', path);
+      window.jupyterapp.shell.collapseLeft();  // the file browser only takes room
+    }""", notebook)
+    return _panel(page, notebook)
+
+
+def wait_kernel_idle(page, notebook: str, timeout: float = 120) -> None:
+    """Wait until no cell of ``notebook`` is queued or running and its kernel is idle."""
+    page.wait_for_function("""([path, sel]) => {
+      const find = """ + _PANEL_JS + """;
+      const w = find(path);
+      if (!w) return false;
+      const k = w.sessionContext.session && w.sessionContext.session.kernel;
+      if (!k || k.status !== 'idle') return false;
+      const prompts = [...w.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+      if (prompts.some(t => t.includes('*'))) return false;
+      return prompts.some(t => /\\[\\d+\\]/.test(t));
+    }""", arg=[notebook, ""], timeout=timeout * 1000, polling=200)
+
+
+def open_and_run_all(page, server: Server, notebook: str | os.PathLike, timeout: float = 180):
+    """Copy ``notebook`` (a path inside ``server.root``) to a fresh name, open the copy in a
+    unique workspace, run all cells through the Run menu, wait until the kernel is idle and
+    return the notebook panel locator (``panel.copy_name`` is the copy's name)."""
+    src = Path(notebook)
+    if not src.is_absolute():
+        src = server.root / src
+    copy = src.with_name(f"{src.stem}-run-{uuid.uuid4().hex[:8]}.ipynb")
+    shutil.copyfile(src, copy)
+    rel = copy.relative_to(server.root).as_posix()
+    panel = open_notebook(page, server, rel)
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator("#jp-mainmenu-run .lm-Menu-item",
+                 has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))).click()
+    # The first prompt turns into [*] or a number once the run starts.
+    page.wait_for_function("""(path) => {
+      const find = """ + _PANEL_JS + """;
+      const w = find(path);
+      return [...w.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some(e => /\\[[\\d*]+\\]/.test(e.textContent));
+    }""", arg=rel, timeout=30_000)
+    wait_kernel_idle(page, rel, timeout)
+    panel.copy_name = rel
+    return panel
+
+
+def error_outputs(panel) -> list[str]:
+    """Texts of the error and stderr outputs shown in a notebook panel (Lab or Voilà page)."""
+    loc = panel.locator("[data-mime-type='application/vnd.jupyter.stderr'], .jp-RenderedText[data-mime-type*='error']")
+    return [t[:500] for t in loc.all_inner_texts()]
+
+
+def run_in_kernel(page, notebook: str, code: str, timeout: float = 30) -> str:
+    """Execute ``code`` in the kernel of the open ``notebook`` (not in a cell); return its stdout.
+
+    Raises RuntimeError with the traceback if the code fails.
+    """
+    res = page.evaluate("""async ([path, code]) => {
+      const find = """ + _PANEL_JS + """;
+      const w = find(path);
+      const k = w.sessionContext.session.kernel;
+      let out = '', err = null;
+      const f = k.requestExecute({code, silent: false, store_history: false});
+      f.onIOPub = (msg) => {
+        const t = msg.header.msg_type;
+        if (t === 'stream') out += msg.content.text;
+        if (t === 'error') err = msg.content.ename + ': ' + msg.content.evalue;
+      };
+      await f.done;
+      return {out, err};
+    }""", [notebook, code])
+    if res["err"]:
+        raise RuntimeError(res["err"])
+    return res["out"]
+
+
+# ---- canvas ----------------------------------------------------------------------------------
+
+_CHECKSUM_JS = """(c) => {
+  const ctx = c.getContext('2d');
+  if (!c.width || !c.height) return {sum: 'empty', inked: 0, w: 0, h: 0};
+  const d = ctx.getImageData(0, 0, c.width, c.height).data;
+  let h1 = 0x811c9dc5 | 0, h2 = 0, inked = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    const v = (d[i] << 24) ^ (d[i + 1] << 16) ^ (d[i + 2] << 8) ^ d[i + 3];
+    h1 = Math.imul(h1 ^ v, 16777619);
+    h2 = (h2 + (v >>> 0) * ((i >> 2) % 65521 + 1)) % 4294967291;
+    if (d[i + 3] !== 0 && !(d[i] === 255 && d[i + 1] === 255 && d[i + 2] === 255)) inked++;
+  }
+  return {sum: (h1 >>> 0).toString(16) + '-' + h2.toString(16), inked, w: c.width, h: c.height};
+}"""
+
+
+def _stats(locator) -> dict:
+    return locator.evaluate(_CHECKSUM_JS)
+
+
+def canvas_checksum(locator) -> str:
+    """A checksum of every pixel of a canvas (changes whenever any pixel changes)."""
+    return _stats(locator)["sum"]
+
+
+def canvas_is_blank(locator) -> bool:
+    """True when the canvas has no pixel other than transparent or white."""
+    return _stats(locator)["inked"] == 0
+
+
+def wait_canvas_stable(locator, quiet: float = 0.6, timeout: float = 20) -> str:
+    """Wait until the canvas is non-blank and its checksum has not changed for ``quiet`` seconds;
+    return that checksum.  ipympl paints, clears and repaints while it settles."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        s = _stats(locator)
+        if s["sum"] != last or s["inked"] == 0:
+            last, since = s["sum"], time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return last
+        time.sleep(0.05)
+    raise TimeoutError(f"canvas never became stable and non-blank within {timeout} s")
+
+
+def wait_canvas_change(locator, before: str, timeout: float = 10) -> bool:
+    """Wait until the canvas checksum differs from ``before`` and is stable again.
+
+    Returns True if the pixels changed, False if they did not within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if canvas_checksum(locator) != before:
+            after = wait_canvas_stable(locator, quiet=0.4, timeout=max(1.0, deadline - time.monotonic()))
+            return after != before
+        time.sleep(0.05)
+    return False
+
+
+# ---- sliders -----------------------------------------------------------------------------------
+
+def slider_value(slider_locator) -> str:
+    """The text the slider's readout shows."""
+    return slider_locator.locator(SLIDER_READOUT).first.inner_text().strip()
+
+
+def move_slider(page, slider_locator, key: str = "ArrowRight", n: int = 1) -> None:
+    """Focus the slider's handle and press ``key`` ``n`` times (as a user would)."""
+    handle = slider_locator.locator(SLIDER_HANDLE).first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for _ in range(n):
+        page.keyboard.press(key)
+
+
+_WATCH_JS = """([canvas, handle, timeoutMs]) => { window.__avicvizWatch = new Promise((resolve) => {
+  const sum = (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < d.length; i += 4) {
+      h = Math.imul(h ^ ((d[i] << 24) ^ (d[i + 1] << 16) ^ (d[i + 2] << 8) ^ d[i + 3]), 16777619);
+    }
+    return h;
+  };
+  const start = sum(canvas);
+  let t0 = null;
+  const onKey = (e) => { if (t0 === null) t0 = performance.now(); };
+  handle.addEventListener('keydown', onKey, {capture: true});
+  const give = (v) => { handle.removeEventListener('keydown', onKey, {capture: true}); resolve(v); };
+  const began = performance.now();
+  const tick = () => {
+    if (t0 !== null && sum(canvas) !== start) return give(performance.now() - t0);
+    if (performance.now() - began > timeoutMs) return give(null);
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}); }"""
+
+
+def key_to_pixels_ms(page, slider_locator, canvas_locator, key: str = "ArrowRight",
+                     timeout: float = 10) -> float | None:
+    """Milliseconds from one key press on the slider's handle to the first changed pixel of the
+    canvas (polled every animation frame).  None if the canvas did not change within ``timeout``.
+
+    Waits for a stable canvas first.  For a series, alternate ArrowRight and ArrowLeft.
+    """
+    wait_canvas_stable(canvas_locator)
+    handle = slider_locator.locator(SLIDER_HANDLE).first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    canvas = canvas_locator.element_handle()
+    h = handle.element_handle()
+    page.evaluate(_WATCH_JS, [canvas, h, int(timeout * 1000)])
+    page.keyboard.press(key)
+    value = page.evaluate("() => window.__avicvizWatch")  # awaits the promise
+    return None if value is None else float(value)
+
+
+def explorers_in(notebook: str | os.PathLike) -> set[str]:
+    """Names of the avicviz explorer classes a notebook's code cells create (``FooExplorer(``)."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    src = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return set(re.findall(r"\b([A-Z]\w*Explorer)\(", src))
+
+
+def open_voila(page, server: Server, notebook: str, figures: int = 1, timeout: float = 120):
+    """Open a Voilà page and wait until ``figures`` ipympl figures are on it, each with a stable,
+    non-blank canvas; return the page's body locator."""
+    page.goto(server.voila_url(notebook), wait_until="domcontentloaded")
+    return wait_voila_rendered(page, figures, timeout)
+
+
+def wait_voila_rendered(page, figures: int = 1, timeout: float = 120):
+    """Wait until the current Voilà page shows ``figures`` ipympl figures, each with a stable,
+    non-blank canvas; return the page's body locator."""
+    page.wait_for_function("(n) => document.querySelectorAll('.jupyter-matplotlib').length >= n",
+                           arg=figures, timeout=timeout * 1000, polling=200)
+    body = page.locator("body")
+    figs = body.locator(FIGURE)
+    for i in range(figs.count()):
+        figs.nth(i).scroll_into_view_if_needed()
+        wait_canvas_stable(figs.nth(i).locator("canvas").first, timeout=timeout)
+    return body
+
+
+# ---- checks ------------------------------------------------------------------------------------
+
+@dataclass
+class RedrawCheck:
+    """Outcome of :func:`check_slider_redraws`: ``ok`` and a sentence saying what happened."""
+
+    ok: bool
+    message: str
+    before: str = ""
+    after: str = ""
+    value_before: str = ""
+    value_after: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def check_slider_redraws(page, slider_locator, canvas_locator, key: str = "ArrowRight", n: int = 1,
+                         timeout: float = 8) -> RedrawCheck:
+    """Does moving the slider with the keyboard change the figure's pixels?
+
+    Waits for a stable, non-blank canvas first (ipympl repaints while it settles, so a check that
+    starts too early passes on a figure that never redraws), presses ``key`` ``n`` times, and
+    reports whether the slider's value and then the canvas pixels changed.
+    """
+    before = wait_canvas_stable(canvas_locator)
+    v0 = slider_value(slider_locator)
+    move_slider(page, slider_locator, key, n)
+    deadline = time.monotonic() + timeout
+    v1 = v0
+    while time.monotonic() < deadline and v1 == v0:
+        v1 = slider_value(slider_locator)
+        time.sleep(0.05)
+    if v1 == v0:
+        return RedrawCheck(False, f"the slider did not move: its readout stayed {v0!r}", before, before, v0, v1)
+    changed = wait_canvas_change(canvas_locator, before, timeout=max(1.0, deadline - time.monotonic()))
+    after = canvas_checksum(canvas_locator)
+    if not changed:
+        return RedrawCheck(False, f"slider moved {v0!r} -> {v1!r} but the figure's pixels did not change "
+                           f"within {timeout:.0f} s", before, after, v0, v1)
+    return RedrawCheck(True, f"slider moved {v0!r} -> {v1!r} and the figure changed", before, after, v0, v1)
+
+
+def explorer_box(figure_locator):
+    """The explorer's VBox (controls, figure, readout, error) around an ipympl figure."""
+    return figure_locator.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' widget-vbox ')][1]")
+
+
+def shutdown_kernel(page, notebook: str) -> None:
+    """Shut down the kernel of an open notebook (frees its memory before the next one)."""
+    page.evaluate("""async (path) => {
+      const find = """ + _PANEL_JS + """;
+      const w = find(path);
+      if (w && w.sessionContext) await w.sessionContext.shutdown();
+    }""", notebook)
