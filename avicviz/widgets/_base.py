@@ -26,6 +26,11 @@ _figure_numbers = iter(range(10_000, 1_000_000))
 class Explorer:
     """Base class.  Subclasses set ``controls`` (name -> widget) and implement ``_draw`` (called
     once, creates artists) and ``_update`` (moves them).  ``model`` holds the latest model object.
+
+    Fast path (blitting): ``_draw`` may list in ``self.dynamic`` the artists that ``_update``
+    changes.  They are then drawn on top of a cached picture of everything else, so a change
+    re-renders only them.  An update that changes anything else (axis limits, the grid's shape,
+    a legend) calls ``self.relayout()`` to have the whole figure drawn again.
     """
 
     #: Figure size in inches.
@@ -56,7 +61,13 @@ class Explorer:
         self.last_error: Exception | None = None
         self.updates = 0  # how many times the figure was updated (for tests and benchmarks)
         self._muted = False
+        self.dynamic: list[Any] = []
+        self._background = None
+        self._needs_full = True
         self._draw()
+        for a in self.dynamic:
+            a.set_animated(True)
+        self.canvas.mpl_connect("draw_event", self._on_draw)
         for w in self.controls.values():
             w.observe(self._on_change, names="value")
         self.widget = self._layout()
@@ -105,6 +116,10 @@ class Explorer:
         self._safe_update(reraise=True)
         return self
 
+    def relayout(self) -> None:
+        """Ask for a full redraw after this update (something outside ``dynamic`` changed)."""
+        self._needs_full = True
+
     def reset(self) -> "Explorer":
         """Back to the default settings."""
         return self.set(**self._defaults)
@@ -144,4 +159,35 @@ class Explorer:
         else:
             self.error.value = ""
             self.updates += 1
+            self._present()
+
+    # ---- drawing -----------------------------------------------------------------------
+    @property
+    def _frontend(self) -> bool:
+        """True once a browser shows the canvas (ipympl stops syncing the data URL then)."""
+        return not self.canvas.syncing_data_url
+
+    def _on_draw(self, event: Any) -> None:
+        # every full draw (ours or one the browser asked for) refreshes the cached background
+        if self.dynamic and not self.canvas.is_saving():
+            self._needs_full = False
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            self._draw_dynamic()
+
+    def _draw_dynamic(self) -> None:
+        for a in self.dynamic:
+            self.figure.draw_artist(a)
+
+    def _present(self) -> None:
+        """Show the updated artists: blit them if possible, else draw the whole figure."""
+        if not self._frontend:
+            # nothing shows the canvas (tests, nbclient): let whoever shows it ask for a draw
             self.canvas.draw_idle()
+            return
+        if self.dynamic and self._background is not None and not self._needs_full:
+            self.canvas.restore_region(self._background)
+            self._draw_dynamic()
+            self.canvas.blit(self.figure.bbox)
+        else:
+            self._needs_full = False
+            self.canvas.draw()  # draws, caches the background and sends the picture

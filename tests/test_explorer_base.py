@@ -1,0 +1,104 @@
+"""The Explorer base class: in-place updates, blitting when a browser shows the figure,
+full redraws when asked, errors shown in the widget, validated set()."""
+
+import ipywidgets as W
+import numpy as np
+import pytest
+
+from avicviz.widgets._base import Explorer
+
+
+class Bars(Explorer):
+    figsize = (3.0, 2.0)
+
+    def _make_controls(self):
+        return {"n": W.IntSlider(value=3, min=1, max=10), "wide": W.Checkbox(value=False)}
+
+    def _draw(self):
+        self.ax = self.figure.add_subplot()
+        self.ax.set_xlim(0, 10)
+        self.ax.set_ylim(0, 1)
+        self.im = self.ax.imshow(np.zeros((1, 10)), extent=(0, 10, 0, 1), vmin=0, vmax=1,
+                                 aspect="auto", cmap="Greys")
+        self.dynamic = [self.im]
+
+    def _update(self):
+        n = self.params["n"]
+        if n == 7:
+            raise RuntimeError("seven is broken")
+        row = np.zeros((1, 10))
+        row[0, :n] = 1
+        self.im.set_data(row)
+        if self.params["wide"]:
+            self.ax.set_xlim(0, 20)
+            self.relayout()
+        self.model = n
+
+
+def _pixels(ex):
+    return np.asarray(ex.canvas.get_renderer().buffer_rgba()).copy()
+
+
+def _attached(**kw):
+    ex = Bars(**kw)
+    ex.canvas.syncing_data_url = False  # as when a browser shows the canvas
+    calls = {"draw": 0, "blit": 0}
+    draw, blit = ex.canvas.draw, ex.canvas.blit
+
+    def counting_draw(*a, **k):
+        calls["draw"] += 1
+        return draw(*a, **k)
+
+    def counting_blit(*a, **k):
+        calls["blit"] += 1
+        return blit(*a, **k)
+
+    ex.canvas.draw, ex.canvas.blit = counting_draw, counting_blit
+    return ex, calls
+
+
+def test_dynamic_artists_are_blitted_and_change_the_pixels():
+    ex, calls = _attached()
+    ex.set(n=2)  # first picture: a full draw that caches the background
+    assert calls == {"draw": 1, "blit": 0}
+    before = _pixels(ex)
+    ex.set(n=9)
+    assert calls == {"draw": 1, "blit": 1}
+    after = _pixels(ex)
+    assert (before != after).any(), "the blit did not change the picture"
+    # the blitted picture equals a full redraw of the same state
+    ex.canvas.draw()
+    assert (after == _pixels(ex)).all()
+
+
+def test_relayout_forces_a_full_draw():
+    ex, calls = _attached()
+    ex.set(n=2)
+    ex.set(wide=True)
+    assert calls["draw"] == 2 and calls["blit"] == 0
+    assert ex.ax.get_xlim() == (0.0, 20.0)
+
+
+def test_without_a_browser_nothing_is_rendered_but_artists_update():
+    ex = Bars()
+    ex.set(n=5)
+    assert ex.im.get_array()[0].tolist() == [1] * 5 + [0] * 5
+    assert ex._background is None
+    assert ex.updates == 2
+
+
+def test_callback_errors_are_shown_in_the_widget_not_raised():
+    ex = Bars()
+    ex.controls["n"].value = 7  # as a slider drag would
+    assert "seven is broken" in ex.error.value and isinstance(ex.last_error, RuntimeError)
+    ex.controls["n"].value = 6
+    assert ex.error.value == ""
+
+
+def test_set_validates_names_and_ranges():
+    ex = Bars()
+    with pytest.raises(ValueError, match=r"'m' is not a control of Bars: valid names n, wide"):
+        ex.set(m=1)
+    with pytest.raises(ValueError, match=r"n=11 is out of range: valid range 1..10"):
+        ex.set(n=11)
+    assert ex.reset().params == {"n": 3, "wide": False}
