@@ -169,14 +169,32 @@ class SwitchableBitField:
             self.artists[lay] = bitfield(lay, value_for.get(lay, 0), ax, **bitfield_kwargs)
             ax.set_visible(False)
         self.current: Layout | None = None
+        #: True if the last :meth:`show` switched to another layout (the figure needs a full draw).
+        self.switched = False
+        self._shown_digits = {lay: [t.get_visible() for t in a.digits] for lay, a in self.artists.items()}
+
+    def texts(self) -> list[Text]:
+        """Every text :meth:`show` may change, in every layout (for an explorer's blitting)."""
+        out: list[Text] = []
+        for a in self.artists.values():
+            out += [*a.digits, *a.values.values(), a.value_text]
+        return out
 
     def show(self, layout: Layout, value: int) -> BitFieldArtists:
         """Make ``layout`` the visible one and show ``value`` in it."""
         if layout not in self.artists:
             raise ValueError(f"layout {layout.name!r} was not drawn")
-        if layout is not self.current:
+        self.switched = layout is not self.current
+        if self.switched:
             for lay, ax in self.axes.items():
-                ax.set_visible(lay == layout)
+                on = lay == layout
+                ax.set_visible(on)
+                # hidden layouts' texts must not be drawn either (a blit draws texts one by one)
+                a = self.artists[lay]
+                for t, shown in zip(a.digits, self._shown_digits[lay]):
+                    t.set_visible(on and shown)
+                for t in [*a.values.values(), a.value_text]:
+                    t.set_visible(on)
             self.current = layout
         arts = self.artists[layout]
         update_bitfield(arts, value)

@@ -47,11 +47,15 @@ class GATagExplorer(Explorer):
         ax = self.figure.add_subplot(gs[1])
         self.story = tag_story(encode(1, 300, "6.19"), ax)
         freeze_layout(self.figure)
+        st = self.story
+        self.dynamic = [*self.bits.texts(), st.asked, st.tag, st.decoded, st.verdict]
 
     def _update(self):
         p = self.params
         t = encode(p["vm_id"], p["vcpu"], p["kernel"])
         self.bits.show(gatag_layout(t.kernel), t.tag)
+        if self.bits.switched:
+            self.relayout()
         update_tag_story(self.story, t)
         self.model = t
         r = t.kernel
@@ -78,10 +82,16 @@ class AliasingExplorer(Explorer):
         self.ax = self.figure.add_subplot()
         self.chart = aliasing_chart(aliases(4096, "6.2"), self.ax)
         freeze_layout(self.figure)
+        c = self.chart
+        self.dynamic = [c.diagonal, c.woken, c.aliased, c.title]
+        self._n = None
 
     def _update(self):
         p = self.params
         a = aliases(p["vcpus"], p["kernel"])
+        if p["vcpus"] != self._n:
+            self.relayout()  # the axis limits follow the vCPU count
+            self._n = p["vcpus"]
         update_aliasing_chart(self.chart, a)
         self.model = a
         r = a.kernel
@@ -137,6 +147,9 @@ class VMIDExplorer(Explorer):
                                 np.array([], dtype=int), r.gatag_vm_id_mask,
                                 "title placeholder: reserves room before the layout is frozen")
         freeze_layout(self.figure)
+        c = self.chart
+        self.dynamic = [c.live, c.dead, c.old, *c.labels, c.title]
+        self._limits = None
 
     def _update(self):
         p = self.params
@@ -164,6 +177,9 @@ class VMIDExplorer(Explorer):
             else:
                 alive.append(True)
         n = len(ids)
+        if (n, k, mask) != self._limits:
+            self.relayout()  # the axis limits follow the counts and the ID space
+            self._limits = (n, k, mask)
         title = (f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); counter starts at "
                  f"{start:,}" + (", wrapped" if alloc.wrapped else ""))
         update_vmid_chart(self.chart, np.arange(1, n + 1), np.array(ids), np.array(alive),

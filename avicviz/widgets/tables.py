@@ -92,6 +92,8 @@ class PhysicalTableExplorer(Explorer):
         self.ax = self.figure.add_subplot()
         self.grid = physical_grid(physical_table(range(4096), "6.19", "x2avic-ext"), self.ax)
         freeze_layout(self.figure)
+        g = self.grid
+        self.dynamic = [g.image, g.page_lines, g.boundary, g.title]
         self.table = None
 
     def _update(self):
@@ -104,6 +106,8 @@ class PhysicalTableExplorer(Explorer):
         rep = simulate(n_sim, kernel=r, cpu=p["cpu"], guest_apic=p["guest_apic"], running=run)
         created = n_sim if rep.starts else int(rep.failing_vcpu)
         table = physical_table(range(created), r, p["cpu"], p["guest_apic"], running=run[:created])
+        if self.table is None or table.pages != self.table.pages:
+            self.relayout()  # the grid's shape, limits and tick labels change
         update_physical_grid(self.grid, table)
         self.model = rep
         self.table = table
@@ -167,6 +171,7 @@ class EntryExplorer(Explorer):
         layouts = list(dict.fromkeys(physical_entry_layout(r) for r in releases()))
         self.bits = SwitchableBitField(self.figure, spec, layouts, {}, row_bits=32)
         freeze_layout(self.figure)
+        self.dynamic = self.bits.texts()
 
     def _update(self):
         p = self.params
@@ -177,6 +182,8 @@ class EntryExplorer(Explorer):
         stored = host & top
         value = encode_entry(stored, p["backing_page"] << 12, p["is_running"], p["valid"], r)
         self.bits.show(lay, value)
+        if self.bits.switched:
+            self.relayout()
         e = decode_entry(value, r)
         self.model = e
         lines = [f"<b>entry = {e.hex}</b> on {r.name}: host_apic_id {e.host_apic_id} "
