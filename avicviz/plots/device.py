@@ -148,13 +148,13 @@ def _flow_axes(ax: Axes) -> dict[str, Text]:
 def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True) -> DeviceArtists:
     """Draw the whole path of ``d`` into ``fig`` (which should be empty); returns the artists.
 
-    ``all_digits=False`` writes single bits only where they matter (IRTE bits 63:0 and the
-    GATag), and field values elsewhere: far fewer texts, so explorers redraw faster.
+    ``all_digits=False`` writes single bits only in the GATag panel and shows the IRTE and GA
+    log as field values: far fewer texts, so explorers redraw faster.
     """
     gs = fig.add_gridspec(5, 1, height_ratios=[1.15, 1.15, 1.0, 0.85, 1.9])
     ax_hi, ax_lo, ax_log, ax_tag, ax_flow = (fig.add_subplot(gs[i]) for i in range(5))
     hi = bitfield(IRTE_GA_HI, d.irte.hi, ax_hi, show_digits=all_digits)
-    lo = bitfield(IRTE_GA_LO, d.irte.lo, ax_lo)
+    lo = bitfield(IRTE_GA_LO, d.irte.lo, ax_lo, show_digits=all_digits)
     log = bitfield(GA_LOG_ENTRY, 0, ax_log, show_digits=all_digits)
     headings = [ax.set_title("", loc="left", fontsize=10) for ax in (ax_hi, ax_lo, ax_log)]
     for a in (hi, lo, log):

@@ -83,6 +83,7 @@ class VMPathArtists:
     boundary_label: Text
     legend: Legend | None
     title: Text
+    pages: list[Line2D]  # white lines between table pages (drawn over the image)
 
 
 def path_grid(report: VMReport) -> np.ndarray:
@@ -157,8 +158,8 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
     """
     image = ax.imshow(path_grid(report), cmap=_CMAP, vmin=-0.5, vmax=NO_VCPU + 0.5,
                       interpolation="nearest", aspect="auto")
-    for page in range(1, GRID_ROWS * GRID_COLUMNS // 512):
-        ax.axhline(page * 4 - 0.5, color="white", lw=1.2)
+    pages = [ax.axhline(page * 4 - 0.5, color="white", lw=1.2)
+             for page in range(1, GRID_ROWS * GRID_COLUMNS // 512)]
     ax.set_yticks([p * 4 - 0.5 for p in range(8)],
                   [f"{p * 512} (page {p})" for p in range(8)], fontsize=7)
     ax.set_xticks([-0.5, 31.5, 63.5, 95.5], ["+0", "+32", "+64", "+96"], fontsize=7)
@@ -174,7 +175,7 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
         leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
                         frameon=False, title="IPI to this vCPU (count)", title_fontsize=8)
     title = ax.set_title("", loc="left", fontsize=9)
-    arts = VMPathArtists(image, boundary, boundary_label, leg, title)
+    arts = VMPathArtists(image, boundary, boundary_label, leg, title, pages)
     update_vm_paths(arts, report)
     return arts
 

@@ -136,6 +136,9 @@ class Past512Explorer(Explorer):
         self._ax = self.figure.add_subplot()
         self._arts = vm_paths(simulate(1, kernel="6.17"), self._ax, legend=False)
         freeze_layout(self.figure)
+        a = self._arts
+        # blitted on each change, in this order (the page lines sit on top of the image)
+        self.dynamic = [a.image, *a.pages, a.boundary, a.boundary_label, a.title]
 
     def _update(self):
         r = self._simulate()
@@ -201,6 +204,9 @@ class SweepExplorer(Explorer):
     def _draw(self):
         self._arts = sweep_chart(all_sweeps(), self.figure, summaries=False)
         freeze_layout(self.figure)
+        a = self._arts
+        self.dynamic = [*a.lines, *a.whatifs, a.title]
+        self._highlighted = None
 
     def _update(self):
         p = self.params
@@ -209,6 +215,9 @@ class SweepExplorer(Explorer):
         self.model = sweeps
         self.whatifs = whatifs
         update_sweep_chart(self._arts, sweeps, whatifs, p["highlight"] or None)
+        if p["highlight"] != self._highlighted:  # panel backgrounds and titles are not blitted
+            self._highlighted = p["highlight"]
+            self.relayout()
         rows = []
         for s in sweeps:
             starts = np.flatnonzero(s.starts)
@@ -255,6 +264,10 @@ class CostExplorer(Explorer):
     def _draw(self):
         self._arts = cost_chart(sweep("6.17"), self.figure.add_subplot())
         freeze_layout(self.figure)
+        a = self._arts
+        self.dynamic = [a.line, a.whatif, a.marker, *a.levels.values(), *a.level_texts.values(),
+                        a.title, a.line.axes.get_legend()]
+        self._ylim = None
 
     def _update(self):
         p = self.params
@@ -263,6 +276,10 @@ class CostExplorer(Explorer):
         w = sweep(p["kernel"], p["cpu"], policy="partial-avic", max_vcpus=top)
         self.model = s
         update_cost_chart(self._arts, s, self.costs(), w, p["vcpus"])
+        ylim = self._arts.line.axes.get_ylim()
+        if ylim != self._ylim:  # new axis limits: the ticks need a full redraw
+            self._ylim = ylim
+            self.relayout()
         try:
             r = simulate(p["vcpus"], kernel=p["kernel"], cpu=p["cpu"])
         except ValueError as e:
