@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import CHROMIUM, browser as _browser, find_chromium
+from harness import CHROMIUM, browser as _browser, find_chromium, voila
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -48,9 +48,17 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def notebooks_copy(tmp_path_factory) -> Path:
     """A private copy of notebooks/ (runs and autosaves never touch the real files)."""
     dst = tmp_path_factory.mktemp("nb") / "notebooks"
     shutil.copytree(NOTEBOOKS, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return dst
+
+
+@pytest.fixture(scope="session")
+def demo_server(notebooks_copy):
+    """One Voilà server for the session, serving the copy of notebooks/demos.  Tests may add
+    their own notebooks to ``demo_server.root`` (Voilà renders whatever is there on request)."""
+    with voila(notebooks_copy / "demos") as server:
+        yield server

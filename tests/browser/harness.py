@@ -44,7 +44,7 @@ __all__ = [
     "open_and_run_all", "wait_kernel_idle", "run_in_kernel", "canvas_checksum", "canvas_is_blank",
     "wait_canvas_stable", "wait_canvas_change", "move_slider", "slider_value", "key_to_pixels_ms",
     "error_outputs", "RedrawCheck", "check_slider_redraws", "explorer_box", "shutdown_kernel",
-    "open_notebook", "open_voila", "wait_voila_rendered", "explorers_in",
+    "open_notebook", "open_voila", "wait_widgets_rendered", "WIDGET_OUTPUT", "wait_voila_rendered", "explorers_in",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -352,9 +352,17 @@ def _panel(page, path: str):
 
 
 def open_notebook(page, server: Server, notebook: str, timeout: float = 60):
-    """Open ``notebook`` (relative to the server root) under a unique workspace and return its
-    notebook panel locator once its kernel is idle."""
-    page.goto(server.lab_url(notebook), wait_until="domcontentloaded")
+    """Open ``notebook`` (relative to the server root) and return its notebook panel locator once
+    its kernel is idle.
+
+    The first time, the page loads JupyterLab under a unique workspace (so no old tabs are
+    restored); when the page already shows this server's Lab, the notebook opens in a new tab
+    of it (saves reloading Lab)."""
+    if page.url.startswith(server.base + "lab") and page.evaluate("() => !!window.jupyterapp"):
+        page.evaluate("""(path) => { window.jupyterapp.commands.execute('docmanager:open',
+                           {path, factory: 'Notebook'}); }""", notebook)
+    else:
+        page.goto(server.lab_url(notebook), wait_until="domcontentloaded")
     page.wait_for_function(_KERNEL_STATE_JS.replace("return k ? k.status : null;",
                                                     "return k ? k.status === 'idle' : false;"),
                            arg=notebook, timeout=timeout * 1000)
@@ -410,6 +418,24 @@ def error_outputs(panel) -> list[str]:
     """Texts of the error and stderr outputs shown in a notebook panel (Lab or Voilà page)."""
     loc = panel.locator("[data-mime-type='application/vnd.jupyter.stderr'], .jp-RenderedText[data-mime-type*='error']")
     return [t[:500] for t in loc.all_inner_texts()]
+
+
+WIDGET_OUTPUT = ".jp-OutputArea-output:has(> .jupyter-widgets)"
+_WIDGET_TROUBLE = re.compile(r"Loading widget|Error displaying widget|Error rendering|model not found")
+
+
+def wait_widgets_rendered(container, timeout: float = 20) -> int:
+    """Wait until no output in ``container`` still says "Loading widget..." or shows a widget
+    error; return how many widget outputs are rendered.  Raises TimeoutError with the texts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        bad = container.locator(".jp-OutputArea-output").filter(has_text=_WIDGET_TROUBLE)
+        if bad.count() == 0:
+            return container.locator(WIDGET_OUTPUT).count()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{bad.count()} widget outputs did not render: "
+                               f"{[t[:200] for t in bad.all_inner_texts()]}")
+        time.sleep(0.1)
 
 
 def run_in_kernel(page, notebook: str, code: str, timeout: float = 30) -> str:
