@@ -72,3 +72,20 @@ def test_outcomes_and_notes():
     e.set(kernel="6.3", vm_id=0xFFFFFF, vcpu=1)
     assert "never hands out VM ID 16777215" in e.readout.value
     assert e.model.woken_vcpu is None and "nobody is woken" in e._arts.verdict.get_text()
+
+
+def test_blitted_picture_equals_full_redraw():
+    """In a browser only the changing artists are blitted; the result must equal a full redraw."""
+    import numpy as np
+
+    e = DeviceInterruptExplorer()
+    e.canvas.syncing_data_url = False
+    e.canvas.draw()
+    for name, w in e.controls.items():
+        vals = _values(w)
+        for v in (vals[-1], vals[0]):
+            e.set(**{name: v})
+            assert e.last_error is None
+            blitted = np.asarray(e.canvas.buffer_rgba()).copy()
+            e.canvas.draw()
+            assert np.array_equal(blitted, np.asarray(e.canvas.buffer_rgba())), (name, v)

@@ -20,7 +20,7 @@ from typing import Callable
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
+from matplotlib.text import Annotation, Text
 
 from ..gatag import encode
 from ..iommu import DeviceInterrupt, IRTE, deliver, make_irte
@@ -67,6 +67,7 @@ class DeviceArtists:
     verdict: Text
     title: Text
     headings: list[Text]   # titles of the IRTE-high, IRTE-low and GA-log panels
+    arrows: list[Annotation]  # flow-chart edges (they follow the nodes' boxes)
 
 
 def verdict(d: DeviceInterrupt) -> str:
@@ -120,7 +121,7 @@ def _tag_axes(ax: Axes) -> tuple[Rectangle, Rectangle, list[Text], Text, Text, T
     return vm, vc, digits, vm_label, vc_label, decode
 
 
-def _flow_axes(ax: Axes) -> dict[str, Text]:
+def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation]]:
     labels = {
         "device": "device\ninterrupt",
         "irte": "IRTE lookup\nGuestMode?",
@@ -136,13 +137,14 @@ def _flow_axes(ax: Axes) -> dict[str, Text]:
         nodes[k] = ax.text(x, y, labels[k], ha="center", va="center", fontsize=8,
                            transform=ax.transAxes,
                            bbox=dict(boxstyle="round,pad=0.4", fc=_OFF, ec=PALETTE["grey"]))
+    arrows = []
     for a, b in _EDGES:
         same_row = _NODES[a][1] == _NODES[b][1]
-        ax.annotate("", xy=(0.0, 0.5) if same_row else (0.5, 1.0), xycoords=nodes[b],
+        arrows.append(ax.annotate("", xy=(0.0, 0.5) if same_row else (0.5, 1.0), xycoords=nodes[b],
                     xytext=(1.0, 0.5) if same_row else (0.5, 0.0), textcoords=nodes[a],
-                    arrowprops=dict(arrowstyle="->", color=PALETTE["grey"], lw=1, shrinkA=4, shrinkB=4))
+                    arrowprops=dict(arrowstyle="->", color=PALETTE["grey"], lw=1, shrinkA=4, shrinkB=4)))
     ax.set_axis_off()
-    return nodes
+    return nodes, arrows
 
 
 def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True) -> DeviceArtists:
@@ -164,12 +166,12 @@ def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True) -> Dev
                        color=PALETTE["black"])
     vm, vc, digits, vm_label, vc_label, decode = _tag_axes(ax_tag)
     ax_tag.set_title("GATag as KVM splits it", loc="left", fontsize=10)
-    nodes = _flow_axes(ax_flow)
+    nodes, arrows = _flow_axes(ax_flow)
     verdict_text = ax_flow.text(0.5, -0.02, "", ha="center", va="top", fontsize=10, fontweight="bold",
                                 transform=ax_flow.transAxes)
     title = fig.suptitle("", fontsize=11, x=0.01, ha="left")
     arts = DeviceArtists(hi, lo, log, note, vm, vc, digits, vm_label, vc_label, decode, nodes,
-                         verdict_text, title, headings)
+                         verdict_text, title, headings, arrows)
     update_device_path(arts, d)
     return arts
 

@@ -88,7 +88,7 @@ class DeviceInterruptExplorer(Explorer):
             changing += [t for t in bf.digits if t.get_visible()] + list(bf.values.values())
         self.dynamic = ([a.log.fields, a.tag_vm, a.tag_vcpu] + changing + a.tag_digits
                         + [a.tag_vm_label, a.tag_vcpu_label, a.tag_decode, a.log_note]
-                        + list(a.nodes.values()) + [a.verdict, a.title] + a.headings)
+                        + a.arrows + list(a.nodes.values()) + [a.verdict, a.title] + a.headings)
 
     def _update(self):
         d = self.interrupt()
