@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["demos_dir", "new_token", "free_port", "voila_command", "landing_url",
+__all__ = ["demos_dir", "new_token", "is_loopback", "free_port", "voila_command", "landing_url",
            "share_warning", "check_port", "run", "LANDING"]
 
 #: The notebook the printed URL opens: links to every demo.
