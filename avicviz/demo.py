@@ -210,11 +210,15 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Tru
     """Serve the demos until Ctrl-C; returns Voilà's exit status (0 after Ctrl-C).
 
     Prints the landing page's URL with a fresh token, and a warning when ``ip`` is not a
-    loopback address.  Raises ValueError for an unusable ``ip`` or ``port``.
+    loopback address.  Raises ValueError for an unusable ``ip`` or ``port`` or when the demo
+    notebooks cannot be found.
     """
     ip = _check_ip(ip)
     port = free_port(ip) if port is None else check_port(port, ip)
-    folder = demos_dir()
+    try:
+        folder = demos_dir()
+    except FileNotFoundError as e:  # reported by the CLI in one line, like other bad setups
+        raise ValueError(str(e)) from None
     token = new_token()
     url = landing_url(ip, port, token)
     warning = share_warning(ip)
