@@ -169,3 +169,11 @@ def test_blitted_picture_equals_full_redraw(cls):
         _blit_matches_full_redraw(e, name, [vals[-1], vals[0]])
     if cls is Past512Explorer:
         _blit_matches_full_redraw(e, "sizing", ["topology", "count"])
+
+
+def test_only_the_active_sizing_controls_are_enabled():
+    e = Past512Explorer()
+    assert not e.controls["vcpus"].disabled and e.controls["cores"].disabled
+    e.set(sizing="topology")
+    assert e.controls["vcpus"].disabled and not e.controls["cores"].disabled
+    assert e.model.vcpus == 480  # the default topology: sockets=3, cores=160

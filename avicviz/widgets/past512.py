@@ -141,6 +141,10 @@ class Past512Explorer(Explorer):
         self.dynamic = [a.image, *a.pages, a.boundary, a.boundary_label, a.title]
 
     def _update(self):
+        by_topology = self.params["sizing"] == "topology"
+        self.controls["vcpus"].disabled = by_topology
+        for k in ("sockets", "dies", "modules", "cores", "threads"):
+            self.controls[k].disabled = not by_topology
         r = self._simulate()
         if isinstance(r, _Refused):
             # draw an empty VM (one vCPU, not created) and say why in the title/readout
