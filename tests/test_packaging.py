@@ -39,9 +39,11 @@ def _req_name(spec: str) -> str:
     return re.split(r"[<>=!~\[ ;]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def _min_version(spec: str) -> str | None:
-    m = re.search(r">=\s*([\w.]+)", spec)
-    return m.group(1) if m else None
+def _min_version(spec: str) -> tuple[str | None, str | None]:
+    """(minimum, upper bound) of a requirement, e.g. ('3.8', '3.11') for '>=3.8,<3.11'."""
+    lo = re.search(r">=\s*([\w.]+)", spec)
+    hi = re.search(r"<\s*([\w.]+)", spec)
+    return (lo.group(1) if lo else None, hi.group(1) if hi else None)
 
 
 def test_environment_yml_lists_the_same_dependencies():
@@ -50,7 +52,7 @@ def test_environment_yml_lists_the_same_dependencies():
     env = (ROOT / "environment.yml").read_text()
     listed = set()
     for line in env.splitlines():
-        m = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+)?\s*$", line)
+        m = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+(?:\s*,\s*<\s*[\w.]+)?)?\s*$", line)
         if m and m.group(1).lower() not in ("pip", "python"):
             listed.add((m.group(1).lower().replace("_", "-"), _min_version(m.group(2) or "")))
     assert wanted <= listed, f"missing from environment.yml: {sorted(wanted - listed)}"

@@ -13,7 +13,7 @@ def _draw(d, all_digits=True):
 
 
 def _bits(arts_bf, width):
-    return int("".join(arts_bf.digits[b].get_text() for b in reversed(range(width))), 2)
+    return int("".join(arts_bf.digits.text(b) for b in reversed(range(width))), 2)
 
 
 def test_wrong_vcpu_on_62_is_flagged():
@@ -40,7 +40,7 @@ def test_tag_split_follows_release(kernel, bits, field):
     D.update_device_path(arts, d)
     assert arts.tag_vcpu.get_width() == bits and arts.tag_vm.get_width() == 32 - bits
     assert arts.tag_vcpu_label.get_text() == f"{field} [{bits - 1}:0] = 200"
-    assert int("".join(t.get_text() for t in reversed(arts.tag_digits)), 2) == d.irte.fields()["ga_tag"]
+    assert int("".join(arts.tag_digits.text(b) for b in reversed(range(32))), 2) == d.irte.fields()["ga_tag"]
     assert "right vCPU" in arts.verdict.get_text()
 
 

@@ -23,7 +23,7 @@ def _check(e):
     for name in ("is_run", "ga_log_intr", "guest_mode", "valid"):
         assert a.irte_lo.values[name].get_text() == str(f[name])
     assert a.irte_lo.values["ga_tag"].get_text() == f"0x{f['ga_tag']:08X}"
-    tag_bits = int("".join(t.get_text() for t in reversed(a.tag_digits)), 2)
+    tag_bits = int("".join(a.tag_digits.text(b) for b in reversed(range(32))), 2)
     assert tag_bits == f["ga_tag"]
     assert (f["is_run"], f["ga_log_intr"], f["guest_mode"]) == (p["is_run"], p["ga_log_intr"], p["guest_mode"])
     assert f["ga_tag"] == av.encode(p["vm_id"], p["vcpu"], p["kernel"]).tag

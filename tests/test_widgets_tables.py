@@ -140,13 +140,13 @@ def test_entry_backing_page(entry, page):
 
 def test_entry_flags(entry):
     entry.set(host_apic_id=7, backing_page=1, kernel="6.19", is_running=False, valid=True)
-    assert _shown(entry).digits[62].get_text() == "0" and _shown(entry).digits[63].get_text() == "1"
+    assert _shown(entry).digits.text(62) == "0" and _shown(entry).digits.text(63) == "1"
     assert "TARGET_NOT_RUNNING" in entry.readout.value
     entry.set(valid=False)
-    assert _shown(entry).digits[63].get_text() == "0"
+    assert _shown(entry).digits.text(63) == "0"
     assert "INVALID_TARGET" in entry.readout.value
     entry.set(valid=True, is_running=True)
-    assert _shown(entry).digits[62].get_text() == "1"
+    assert _shown(entry).digits.text(62) == "1"
     assert "no VM exit" in entry.readout.value
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -26,7 +27,7 @@ from ..gatag import encode
 from ..iommu import DeviceInterrupt, IRTE, deliver, make_irte
 from ..layouts import GA_LOG_ENTRY, IRTE_GA_HI, IRTE_GA_LO
 from ._style import FIELD_COLOURS, PALETTE, new_figure
-from .bits import BitFieldArtists, bitfield, update_bitfield
+from .bits import BitDigits, BitFieldArtists, bitfield, update_bitfield
 
 __all__ = ["DeviceArtists", "device_path", "update_device_path", "verdict", "example",
            "static_figures"]
@@ -59,7 +60,7 @@ class DeviceArtists:
     log_note: Text
     tag_vm: Rectangle
     tag_vcpu: Rectangle
-    tag_digits: list[Text]
+    tag_digits: BitDigits
     tag_vm_label: Text
     tag_vcpu_label: Text
     tag_decode: Text
@@ -105,13 +106,12 @@ def _rotate_narrow(arts: BitFieldArtists) -> None:
             t.set_text(t.get_text().replace("\n", " "))
 
 
-def _tag_axes(ax: Axes) -> tuple[Rectangle, Rectangle, list[Text], Text, Text, Text]:
+def _tag_axes(ax: Axes) -> tuple[Rectangle, Rectangle, BitDigits, Text, Text, Text]:
     vm = Rectangle((0, 0), 1, 1, facecolor=FIELD_COLOURS["vm_id"], edgecolor="white")
     vc = Rectangle((0, 0), 1, 1, facecolor=FIELD_COLOURS["vcpu_id"], edgecolor="white")
     ax.add_patch(vm)
     ax.add_patch(vc)
-    digits = [ax.text(31 - b + 0.5, 0.5, "", ha="center", va="center", fontsize=8, family="monospace")
-              for b in range(32)]
+    digits = BitDigits(ax, np.array([(31 - b + 0.5, 0.5) for b in range(32)]), 8)
     vm_label = ax.text(0, 1.15, "", ha="center", va="bottom", fontsize=8)
     vc_label = ax.text(0, 1.15, "", ha="center", va="bottom", fontsize=8)
     decode = ax.text(0, -0.35, "", ha="left", va="top", fontsize=8.5, family="monospace")
@@ -184,7 +184,8 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
     has_log = d.ga_log_entry is not None
     update_bitfield(arts.log, d.ga_log_entry if has_log else 0)
     arts.log.fields.set_alpha(1.0 if has_log else 0.25)
-    for t in arts.log.digits + list(arts.log.values.values()):
+    arts.log.digits.set_alpha(1.0 if has_log else 0.3)
+    for t in arts.log.values.values():
         t.set_alpha(1.0 if has_log else 0.3)
     arts.log_note.set_text("" if has_log else "no GA log entry is written for this interrupt")
     for a, h, what in zip((arts.irte_hi, arts.irte_lo, arts.log), arts.headings,
@@ -197,8 +198,7 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
     vb = r.gatag_vcpu_bits
     arts.tag_vm.set_bounds(0, 0, 32 - vb, 1)
     arts.tag_vcpu.set_bounds(32 - vb, 0, vb, 1)
-    for b, t in enumerate(arts.tag_digits):
-        t.set_text("1" if (tag >> b) & 1 else "0")
+    arts.tag_digits.show(tag)
     vm_val, vc_val = tag >> vb, tag & r.gatag_vcpu_mask
     arts.tag_vm_label.set_position(((32 - vb) / 2, 1.15))
     arts.tag_vm_label.set_text(f"vm_id [31:{vb}] = {vm_val}")

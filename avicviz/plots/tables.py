@@ -171,13 +171,12 @@ class SwitchableBitField:
         self.current: Layout | None = None
         #: True if the last :meth:`show` switched to another layout (the figure needs a full draw).
         self.switched = False
-        self._shown_digits = {lay: [t.get_visible() for t in a.digits] for lay, a in self.artists.items()}
 
     def texts(self) -> list[Text]:
         """Every text :meth:`show` may change, in every layout (for an explorer's blitting)."""
         out: list[Text] = []
         for a in self.artists.values():
-            out += [*a.digits, *a.values.values(), a.value_text]
+            out += [*a.digits.artists, *a.values.values(), a.value_text]
         return out
 
     def show(self, layout: Layout, value: int) -> BitFieldArtists:
@@ -191,8 +190,7 @@ class SwitchableBitField:
                 ax.set_visible(on)
                 # hidden layouts' texts must not be drawn either (a blit draws texts one by one)
                 a = self.artists[lay]
-                for t, shown in zip(a.digits, self._shown_digits[lay]):
-                    t.set_visible(on and shown)
+                a.digits.set_visible(on)
                 for t in [*a.values.values(), a.value_text]:
                     t.set_visible(on)
             self.current = layout

@@ -10,17 +10,150 @@ exception inside an update is shown in the widget's error box instead of disappe
 from __future__ import annotations
 
 import html
+import io
 import warnings
 from typing import Any
 
 import ipywidgets as W
+import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
+from matplotlib.collections import Collection
+from matplotlib.colors import to_rgba
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.text import Annotation, Text
+from matplotlib.transforms import Bbox
+from PIL import Image
 
 from ..plots._style import new_figure
 
 __all__ = ["Explorer"]
 
 _figure_numbers = iter(range(10_000, 1_000_000))
+
+
+class _Canvas(Canvas):
+    """ipympl's canvas, encoding the pictures it sends for speed rather than size.
+
+    ipympl sends, after each draw or blit, a PNG holding the pixels that changed (a "diff"
+    image; unchanged pixels transparent-black) or the whole picture.  PNG's default compression
+    spends about twice as long as the fastest level for a few KiB less, which matters on the way
+    from slider to picture and not on a local connection.  The protocol is unchanged.
+    """
+
+    def get_diff_image(self):
+        if not self._png_is_old:
+            return None
+        rgba = np.asarray(self.get_renderer().buffer_rgba())
+        pixels = rgba.view(np.uint32).squeeze(2)
+        whole = (self._force_full or pixels.shape != self._last_buff.shape
+                 or bool((rgba[:, :, 3] != 255).any()))
+        self.set_image_mode("full" if whole else "diff")
+        out = pixels if whole else np.where(pixels != self._last_buff, pixels, 0)
+        self._last_buff = pixels.copy()
+        self._force_full = False
+        self._png_is_old = False
+        with io.BytesIO() as png:
+            Image.fromarray(out.view(np.uint8).reshape(*out.shape, 4)).save(
+                png, format="png", compress_level=1)
+            return png.getvalue()
+
+
+def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
+    """Where an artist draws, in display pixels (None if it draws nothing or cannot say)."""
+    if not a.get_visible():
+        return None
+    try:
+        bb = a.get_window_extent(renderer)
+    except Exception:  # an artist that cannot tell: treat as covering the figure
+        bb = a.figure.bbox
+    if isinstance(a, Text) and a.get_bbox_patch() is not None and a.get_text():
+        # a text's box (bbox=dict(...)) is drawn around it but not part of its extent
+        a.update_bbox_position_size(renderer)
+        bb = Bbox.union([bb, a.get_bbox_patch().get_window_extent(renderer)])
+    if isinstance(a, Annotation) and a.arrow_patch is not None:
+        bb = Bbox.union([bb, a.arrow_patch.get_window_extent(renderer)])
+    if not np.all(np.isfinite(bb.extents)) and isinstance(a, Collection):
+        bb = _offsets_extent(a)
+    if not np.all(np.isfinite(bb.extents)) or bb.width < 0 or bb.height < 0:
+        bb = a.figure.bbox
+    return tuple(float(v) for v in bb.extents)
+
+
+def _offsets_extent(a: Collection) -> Bbox:
+    """Extent of a collection whose window extent matplotlib cannot give: a scatter's offsets
+    in display pixels padded by the largest marker, or the union of a patch collection's paths."""
+    sizes = np.asarray(getattr(a, "get_sizes", list)())
+    if not sizes.size:  # patches in data coordinates (PatchCollection): their own extents
+        paths = a.get_paths()
+        if not paths:
+            return Bbox.null()
+        t = a.get_transform()
+        return Bbox.union([p.get_extents(t) for p in paths])
+    offs = np.asarray(a.get_offsets(), dtype=float)
+    if not len(offs):
+        return Bbox.null()
+    pts = a.get_offset_transform().transform(offs)
+    pad = (np.sqrt(sizes.max()) if sizes.size else 20.0) * a.figure.dpi / 72.0 / 2 + 2
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    return Bbox([[x0 - pad, y0 - pad], [x1 + pad, y1 + pad]])
+
+
+def _signature(a: Any) -> Any:
+    """What a dynamic artist looks like now, cheaply (no text layout, no path clipping); a
+    change means it must be redrawn.
+
+    Texts, collections, images, lines and rectangles are compared by content and appearance;
+    any other artist always counts as changed.
+    """
+    if not a.get_visible():
+        return ("hidden",)
+    if isinstance(a, Text):
+        patch = a.get_bbox_patch()
+        sig = ("text", a.get_text(), a.get_unitless_position(), to_rgba(a.get_color(), a.get_alpha()),
+               a.get_fontsize(), a.get_fontweight(), a.get_fontfamily()[0] if a.get_fontfamily() else "",
+               a.get_rotation(), a.get_ha(), a.get_va(), a.get_zorder(),
+               None if patch is None else (to_rgba(patch.get_facecolor()), to_rgba(patch.get_edgecolor()),
+                                           patch.get_linewidth()))
+        if isinstance(a, Annotation):
+            ap = a.arrow_patch
+            sig += (tuple(np.ravel(a.xy)), tuple(np.ravel(a.xyann)),
+                    None if ap is None else (to_rgba(ap.get_edgecolor()), to_rgba(ap.get_facecolor()),
+                                             ap.get_linewidth(), ap.get_visible()))
+        return sig
+    if isinstance(a, Collection):
+        arr = a.get_array()
+        return ("collection", _digest(a.get_offsets()), _digest(a.get_facecolor()),
+                _digest(a.get_edgecolor()), _digest(getattr(a, "get_sizes", list)()), a.get_alpha(),
+                None if arr is None else (_digest(arr), a.get_clim()), len(a.get_paths()))
+    if isinstance(a, AxesImage):
+        return ("image", _digest(a.get_array()), tuple(a.get_extent()), a.get_clim(), a.get_alpha())
+    if isinstance(a, Line2D):
+        return ("line", _digest(a.get_xydata()), to_rgba(a.get_color(), a.get_alpha()),
+                a.get_linestyle(), a.get_linewidth(), a.get_marker())
+    if isinstance(a, Rectangle):
+        return ("rect", a.get_bbox().bounds, to_rgba(a.get_facecolor()), to_rgba(a.get_edgecolor()),
+                a.get_linewidth(), a.get_hatch(), a.get_alpha())
+    # anything else (legends, tables, ...): its children may change without telling it, so it
+    # always counts as changed
+    return ("other", object())
+
+
+def _digest(x: Any) -> tuple:
+    a = np.asarray(x)
+    return (a.shape, str(a.dtype), hash(np.ascontiguousarray(a).tobytes()))
+
+
+def _rows_cols(ext: tuple, h: int, w: int, pad: int) -> tuple[int, int, int, int]:
+    """Display extent (y upwards) -> (row0, row1, col0, col1) of the pixel buffer, padded."""
+    x0, y0, x1, y1 = ext
+    return (max(h - int(np.ceil(y1)) - pad, 0), min(h - int(y0) + pad, h),
+            max(int(x0) - pad, 0), min(int(np.ceil(x1)) + pad, w))
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
 class Explorer:
@@ -41,7 +174,7 @@ class Explorer:
         self.controls: dict[str, W.ValueWidget] = self._make_controls()
         self._defaults = {k: w.value for k, w in self.controls.items()}
         self.figure = new_figure(*self.figsize)
-        self.canvas = Canvas(self.figure)
+        self.canvas = _Canvas(self.figure)
         with warnings.catch_warnings():
             # ipympl's hidden toolbar passes its canvas on to traitlets, which warns about it
             # (ipympl 0.9-0.10 with traitlets 5); harmless, and not ours to fix.
@@ -63,6 +196,8 @@ class Explorer:
         self._muted = False
         self.dynamic: list[Any] = []
         self._background = None
+        self._bg_pixels: np.ndarray | None = None
+        self._seen: dict[int, Any] = {}
         self._needs_full = True
         self._draw()
         for a in self.dynamic:
@@ -172,11 +307,54 @@ class Explorer:
         if self.dynamic and not self.canvas.is_saving():
             self._needs_full = False
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._draw_dynamic()
+            renderer = self.canvas.get_renderer()
+            self._bg_pixels = np.asarray(renderer.buffer_rgba()).copy()
+            self._draw_dynamic(self.dynamic)
+            self._seen = {id(a): (_signature(a), _extent(a, renderer)) for a in self.dynamic}
 
-    def _draw_dynamic(self) -> None:
-        for a in self.dynamic:
+    def _draw_dynamic(self, artists: list[Any]) -> None:
+        for a in artists:
             self.figure.draw_artist(a)
+
+    def _blit_changes(self) -> None:
+        """Redraw only where dynamic artists changed.
+
+        Texts are by far the slowest artists to draw, and most of an explorer's texts do not
+        change on a given step.  Where an artist changed (its old and new place), the cached
+        background is restored and every dynamic artist overlapping that place is drawn again;
+        anything those artists paint outside the changed places is put back as it was.  The
+        result equals drawing every dynamic artist on the background (the tests check that).
+        """
+        renderer = self.canvas.get_renderer()
+        seen = self._seen
+        dirty = []
+        for a in self.dynamic:
+            sig = _signature(a)
+            old = seen.get(id(a))
+            if old is not None and old[0] == sig:
+                continue
+            ext = _extent(a, renderer)
+            dirty += [e for e in (ext, old[1] if old else None) if e is not None]
+            seen[id(a)] = (sig, ext)
+        if not dirty:
+            return
+        buf = np.asarray(renderer.buffer_rgba())
+        h, w = buf.shape[:2]
+        rects = [_rows_cols(e, h, w, 3) for e in dirty]
+        places = {id(a): _rows_cols(seen[id(a)][1], h, w, 1) for a in self.dynamic
+                  if seen[id(a)][1] is not None}
+        touched = [a for a in self.dynamic
+                   if id(a) in places and any(_overlap(places[id(a)], r) for r in rects)]
+        before = buf.copy()
+        mask = np.zeros((h, w, 1), dtype=bool)
+        for r0, r1, c0, c1 in rects:
+            mask[r0:r1, c0:c1] = True
+            buf[r0:r1, c0:c1] = self._bg_pixels[r0:r1, c0:c1]
+        self._draw_dynamic(touched)
+        # put back what the redrawn artists painted outside the changed places
+        for a in touched:
+            r0, r1, c0, c1 = _rows_cols(seen[id(a)][1], h, w, 3)
+            np.copyto(buf[r0:r1, c0:c1], before[r0:r1, c0:c1], where=~mask[r0:r1, c0:c1])
 
     def _present(self) -> None:
         """Show the updated artists: blit them if possible, else draw the whole figure."""
@@ -185,8 +363,7 @@ class Explorer:
             self.canvas.draw_idle()
             return
         if self.dynamic and self._background is not None and not self._needs_full:
-            self.canvas.restore_region(self._background)
-            self._draw_dynamic()
+            self._blit_changes()
             self.canvas.blit(self.figure.bbox)
         else:
             self._needs_full = False

@@ -80,13 +80,13 @@ class DeviceInterruptExplorer(Explorer):
 
     def _draw(self):
         d = deliver(make_irte(0x32C, VECTOR), "6.3")
-        self._arts = device_path(d, self.figure, all_digits=False)
+        self._arts = device_path(d, self.figure, all_digits=True)
         freeze_layout(self.figure)
         a = self._arts
         changing = []
         for bf in (a.irte_hi, a.irte_lo, a.log):
-            changing += [t for t in bf.digits if t.get_visible()] + list(bf.values.values())
-        self.dynamic = ([a.log.fields, a.tag_vm, a.tag_vcpu] + changing + a.tag_digits
+            changing += bf.digits.artists + list(bf.values.values())
+        self.dynamic = ([a.log.fields, a.tag_vm, a.tag_vcpu] + changing + a.tag_digits.artists
                         + [a.tag_vm_label, a.tag_vcpu_label, a.tag_decode, a.log_note]
                         + a.arrows + list(a.nodes.values()) + [a.verdict, a.title] + a.headings)
 
