@@ -11,8 +11,6 @@ explicitly.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
-
 from .bitfield import Field, Layout
 from .gatag import Aliases, GATag, aliases, decode, encode, lossless
 from .iommu import IRTE, DeviceInterrupt, deliver, make_irte
@@ -44,10 +42,17 @@ from .topology import Topology, parse_topology
 from .vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
 from .vmid import VMIDAllocator, id_space
 
-try:
-    __version__ = _version("avicviz")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0+unknown"
+
+def __getattr__(name: str):
+    # The version is looked up on first use: importlib.metadata alone costs ~40 ms at import.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("avicviz")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+            return "0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Field", "Layout", "GATag", "Aliases", "encode", "decode", "lossless", "aliases",

@@ -42,6 +42,9 @@ class _Canvas(Canvas):
     from slider to picture and not on a local connection.  The protocol is unchanged.
     """
 
+    #: (row0, row1, col0, col1) outside which the picture did not change since the last one sent
+    _changed = None
+
     def get_diff_image(self):
         if not self._png_is_old:
             return None
@@ -50,8 +53,20 @@ class _Canvas(Canvas):
         whole = (self._force_full or pixels.shape != self._last_buff.shape
                  or bool((rgba[:, :, 3] != 255).any()))
         self.set_image_mode("full" if whole else "diff")
-        out = pixels if whole else np.where(pixels != self._last_buff, pixels, 0)
-        self._last_buff = pixels.copy()
+        box, self._changed = self._changed, None
+        if whole:
+            out = pixels
+            self._last_buff = pixels.copy()
+        elif box is not None:
+            # an explorer's blit says where pixels may have changed: compare only there
+            r0, r1, c0, c1 = box
+            out = np.zeros_like(pixels)
+            new, last = pixels[r0:r1, c0:c1], self._last_buff[r0:r1, c0:c1]
+            out[r0:r1, c0:c1] = np.where(new != last, new, 0)
+            last[...] = new
+        else:
+            out = np.where(pixels != self._last_buff, pixels, 0)
+            self._last_buff = pixels.copy()
         self._force_full = False
         self._png_is_old = False
         with io.BytesIO() as png:
@@ -345,16 +360,20 @@ class Explorer:
                   if seen[id(a)][1] is not None}
         touched = [a for a in self.dynamic
                    if id(a) in places and any(_overlap(places[id(a)], r) for r in rects)]
-        before = buf.copy()
+        spots = [_rows_cols(seen[id(a)][1], h, w, 3) for a in touched]
+        before = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in spots]
         mask = np.zeros((h, w, 1), dtype=bool)
         for r0, r1, c0, c1 in rects:
             mask[r0:r1, c0:c1] = True
             buf[r0:r1, c0:c1] = self._bg_pixels[r0:r1, c0:c1]
         self._draw_dynamic(touched)
         # put back what the redrawn artists painted outside the changed places
-        for a in touched:
-            r0, r1, c0, c1 = _rows_cols(seen[id(a)][1], h, w, 3)
-            np.copyto(buf[r0:r1, c0:c1], before[r0:r1, c0:c1], where=~mask[r0:r1, c0:c1])
+        for (r0, r1, c0, c1), old in zip(spots, before):
+            np.copyto(buf[r0:r1, c0:c1], old, where=~mask[r0:r1, c0:c1])
+        # only pixels inside the touched places can differ from the last picture sent
+        allr = rects + spots
+        self.canvas._changed = (min(r[0] for r in allr), max(r[1] for r in allr),
+                                min(r[2] for r in allr), max(r[3] for r in allr))
 
     def _present(self) -> None:
         """Show the updated artists: blit them if possible, else draw the whole figure."""
