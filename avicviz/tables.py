@@ -6,7 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-import numpy as np
+import lazy_loader
+
+np = lazy_loader.load("numpy")  # imported on first use: keeps `import avicviz` fast
 
 from ._validate import check_int
 from .layouts import ENTRIES_PER_PAGE, LOGICAL_ENTRY, physical_entry_layout

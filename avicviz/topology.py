@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+import lazy_loader
+
+np = lazy_loader.load("numpy")  # imported on first use: keeps `import avicviz` fast
 
 from ._validate import check_int
 
