@@ -50,10 +50,13 @@ class _Canvas(Canvas):
             return None
         rgba = np.asarray(self.get_renderer().buffer_rgba())
         pixels = rgba.view(np.uint32).squeeze(2)
-        whole = (self._force_full or pixels.shape != self._last_buff.shape
-                 or bool((rgba[:, :, 3] != 255).any()))
-        self.set_image_mode("full" if whole else "diff")
         box, self._changed = self._changed, None
+        # a diff cannot carry transparency: any transparent pixel means a full picture (only
+        # the changed box can have gained one since the last check)
+        alpha = rgba[box[0]:box[1], box[2]:box[3], 3] if box is not None else rgba[:, :, 3]
+        whole = (self._force_full or pixels.shape != self._last_buff.shape
+                 or bool((alpha != 255).any()))
+        self.set_image_mode("full" if whole else "diff")
         if whole:
             out = pixels
             self._last_buff = pixels.copy()
