@@ -172,6 +172,19 @@ def _apic_ids(vcpus, apic_ids, topology) -> np.ndarray:
     return arr
 
 
+def _checked(kernel: object, cpu: object, guest_apic: object, policy: object,
+             kvm_max_vcpus: object) -> tuple[Release, str, str, int, int]:
+    """Validate the arguments simulate() and sweep() share; returns the release, the checked
+    CPU kind and guest APIC mode, KVM_MAX_VCPUS and the vCPU-id limit."""
+    r = release(kernel)
+    cpu = check_cpu(cpu)
+    guest_apic = check_guest_apic(guest_apic)
+    if policy not in POLICIES:
+        raise ValueError(f"policy={policy!r} is not a policy: valid values {', '.join(POLICIES)}")
+    kmax = r.check_kvm_max_vcpus(kvm_max_vcpus)
+    return r, cpu, guest_apic, kmax, r.vcpu_id_limit(kmax)
+
+
 def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
              topology: Topology | str | None = None, kernel: object = None,
              cpu: str = "x2avic", guest_apic: str = "x2apic", policy: str = "kernel",
@@ -194,13 +207,7 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
     >>> simulate(300, kernel="6.2").gatag_aliased_vcpus[:3]
     [256, 257, 258]
     """
-    r = release(kernel)
-    cpu = check_cpu(cpu)
-    guest_apic = check_guest_apic(guest_apic)
-    if policy not in POLICIES:
-        raise ValueError(f"policy={policy!r} is not a policy: valid values {', '.join(POLICIES)}")
-    kmax = r.check_kvm_max_vcpus(kvm_max_vcpus)
-    id_limit = r.vcpu_id_limit(kmax)
+    r, cpu, guest_apic, kmax, id_limit = _checked(kernel, cpu, guest_apic, policy, kvm_max_vcpus)
     ids = _apic_ids(vcpus, apic_ids, topology)
     n = ids.size
     if n > id_limit:
@@ -335,13 +342,7 @@ def sweep(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2apic"
     >>> s = sweep("6.3", policy="partial-avic"); int(s.accelerated[999]), bool(s.avic_active[999])
     (512, True)
     """
-    r = release(kernel)
-    cpu = check_cpu(cpu)
-    guest_apic = check_guest_apic(guest_apic)
-    if policy not in POLICIES:
-        raise ValueError(f"policy={policy!r} is not a policy: valid values {', '.join(POLICIES)}")
-    kmax = r.check_kvm_max_vcpus(kvm_max_vcpus)
-    id_limit = r.vcpu_id_limit(kmax)
+    r, cpu, guest_apic, kmax, id_limit = _checked(kernel, cpu, guest_apic, policy, kvm_max_vcpus)
     max_vcpus = check_int("max_vcpus", max_vcpus, 1, id_limit)
     eff = r.effective_cpu(cpu)
     cpu_max = r.cpu_max_id(eff)
