@@ -161,3 +161,16 @@ def test_random_walk_blits_equal_full_redraws(name):
             shown = _pixels(ex)
             ex.canvas.draw()
             assert (shown == _pixels(ex)).all(), f"after {done} the picture is stale"
+
+
+def test_a_new_pixel_ratio_means_a_full_draw_not_a_blit_on_a_stale_background():
+    ex, calls = _attached()
+    ex.set(n=2)
+    ex.figure.set_dpi(200)  # what ipympl does for a HiDPI browser
+    ex.set(n=9)
+    assert calls == {"draw": 2, "blit": 0}
+    ex.set(n=4)
+    assert calls == {"draw": 2, "blit": 1}
+    shown = _pixels(ex)
+    ex.canvas.draw()
+    assert (shown == _pixels(ex)).all()

@@ -330,6 +330,12 @@ class Explorer:
             self._draw_dynamic(self.dynamic)
             self._seen = {id(a): (_signature(a), _extent(a, renderer)) for a in self.dynamic}
 
+    def _size(self) -> tuple[int, int]:
+        """The figure's size in pixels now (rows, columns): a resize or a new device pixel
+        ratio makes the cached background useless until the next full draw."""
+        w, h = self.figure.bbox.size
+        return int(round(h)), int(round(w))
+
     def _draw_dynamic(self, artists: list[Any]) -> None:
         for a in artists:
             self.figure.draw_artist(a)
@@ -384,7 +390,8 @@ class Explorer:
             # nothing shows the canvas (tests, nbclient): let whoever shows it ask for a draw
             self.canvas.draw_idle()
             return
-        if self.dynamic and self._background is not None and not self._needs_full:
+        if (self.dynamic and self._background is not None and not self._needs_full
+                and self._bg_pixels is not None and self._bg_pixels.shape[:2] == self._size()):
             self._blit_changes()
             self.canvas.blit(self.figure.bbox)
         else:
