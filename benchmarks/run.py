@@ -70,21 +70,17 @@ def summarise(samples_s: list[float]) -> tuple[float, float]:
 
 
 # ---- which changes to time ---------------------------------------------------------------
-def _choices(w: Any) -> list[Any] | None:
-    if hasattr(w, "options") and w.options is not None and not hasattr(w, "min"):
-        return [o[1] if isinstance(o, tuple) else o for o in w.options]
-    return None
-
-
 def extreme_settings(explorer: Any) -> dict[str, Any]:
     """Every control at its extreme: sliders at max, choices at their last option.
 
     Sliders' maximum is where the work is largest (4096 vCPUs, 8 table pages); the last option
     of a release menu is the newest release.
     """
+    from avicviz.widgets._base import option_values
+
     out = {}
     for name, w in explorer.controls.items():
-        opts = _choices(w)
+        opts = option_values(w)
         if opts is not None:
             out[name] = opts[-1]
         elif hasattr(w, "max"):
@@ -96,8 +92,10 @@ def extreme_settings(explorer: Any) -> dict[str, Any]:
 
 def neighbour(explorer: Any, name: str, value: Any) -> Any | None:
     """The value one step away from ``value`` for control ``name`` (None if it has one value)."""
+    from avicviz.widgets._base import option_values
+
     w = explorer.controls[name]
-    opts = _choices(w)
+    opts = option_values(w)
     if opts is not None:
         if len(opts) < 2:
             return None

@@ -63,7 +63,7 @@ def test_change_plan_steps_every_control_and_back():
     assert len(plan) == 12
 
 
-def test_bench_explorer_really_updates_and_reports(monkeypatch):
+def test_bench_explorer_really_updates_and_reports():
     row = bench.bench_explorer(Tiny, "extreme", rounds=1, baseline_rounds=1)
     assert row.explorer == "Tiny" and row.setting == "extreme" and row.changes == 6
     assert row.errors == []
@@ -74,15 +74,21 @@ def test_bench_explorer_really_updates_and_reports(monkeypatch):
     assert "| Tiny | extreme | 6 |" in md
 
 
-def test_a_broken_explorer_is_reported_not_fatal():
+def test_a_broken_explorer_is_reported_not_fatal(monkeypatch, tmp_path):
     class Broken(Tiny):
         def _update(self):
             if self.params["n"] == 9:
                 raise RuntimeError("boom")
             super()._update()
 
-    with pytest.raises(RuntimeError):  # set() re-raises for programmatic callers
-        bench.bench_explorer(Broken, "extreme", rounds=1, baseline_rounds=1)
+    monkeypatch.setattr(bench, "explorer_classes", lambda only=None: [Broken, Tiny])
+    monkeypatch.setattr(bench, "import_time", lambda: (1.0, 2.0))
+    out = tmp_path / "results.md"
+    assert bench.main(["--rounds", "1", "--baseline-rounds", "1", "--no-browser", "--no-suite",
+                       "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| Broken | extreme | 0 |" in text and "NO (RuntimeError: boom)" in text
+    assert "| Tiny | default |" in text and "| Tiny | extreme |" in text  # the run went on
 
 
 def test_cli_rejects_bad_rounds(capsys):

@@ -5,7 +5,7 @@ import ipywidgets as W
 import numpy as np
 import pytest
 
-from avicviz.widgets._base import Explorer
+from avicviz.widgets._base import Explorer, option_values
 
 
 class Bars(Explorer):
@@ -133,8 +133,8 @@ EXPLORERS = sorted(n for n in widgets._WHERE if n not in ("Explorer", "Check"))
 
 
 def _random_value(w, rng):
-    if hasattr(w, "options") and not hasattr(w, "min"):
-        opts = [o[1] if isinstance(o, tuple) else o for o in w.options]
+    opts = option_values(w)
+    if opts is not None:
         return rng.choice(opts)
     if isinstance(w.value, bool):
         return rng.choice([True, False])

@@ -3,12 +3,13 @@
 import pytest
 
 import avicviz as av
+from avicviz.widgets._base import option_values
 from avicviz.widgets import DeviceInterruptExplorer
 
 
 def _values(w):
-    if hasattr(w, "options") and not hasattr(w, "min"):
-        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    if option_values(w) is not None:
+        return option_values(w)
     if isinstance(w.value, bool):
         return [False, True]
     lo, hi = w.min, w.max

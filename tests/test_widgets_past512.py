@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 
 import avicviz as av
+from avicviz.widgets._base import option_values
 from avicviz.plots import past512 as P
 from avicviz.widgets import CostExplorer, Past512Explorer, SweepExplorer
 
 
 def _values(w):
-    if hasattr(w, "options") and not hasattr(w, "min"):
-        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    if option_values(w) is not None:
+        return option_values(w)
     lo, hi = w.min, w.max
     return sorted({lo, lo + 1, (lo + hi) // 2, hi - 1, hi})
 

@@ -28,7 +28,7 @@ from PIL import Image
 
 from ..plots._style import new_figure
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "option_values"]
 
 _figure_numbers = iter(range(10_000, 1_000_000))
 
@@ -174,6 +174,15 @@ def _overlap(a: tuple, b: tuple) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
+def option_values(w: Any) -> list[Any] | None:
+    """The values a choice control (dropdown, radio buttons, toggles) can take, or None for a
+    slider, a number box or a checkbox."""
+    if hasattr(w, "options") and w.options is not None and not hasattr(w, "min") \
+            and not isinstance(w, W.SelectMultiple):
+        return [o[1] if isinstance(o, tuple) else o for o in w.options]
+    return None
+
+
 class Explorer:
     """Base class.  Subclasses set ``controls`` (name -> widget) and implement ``_draw`` (called
     once, creates artists) and ``_update`` (moves them).  ``model`` holds the latest model object.
@@ -285,8 +294,8 @@ class Explorer:
     # ---- internals ---------------------------------------------------------------------
     def _check_value(self, name: str, value: Any) -> None:
         w = self.controls[name]
-        if hasattr(w, "options") and not isinstance(w, W.SelectMultiple):
-            values = [o[1] if isinstance(o, tuple) else o for o in w.options]
+        values = option_values(w)
+        if values is not None:
             if value not in values:
                 raise ValueError(f"{name}={value!r} is not an option: valid values "
                                  + ", ".join(map(str, values)))

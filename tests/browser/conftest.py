@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import CHROMIUM, browser as _browser, find_chromium, voila
+from harness import CHROMIUM, browser as _browser, find_chromium, new_page, voila
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -40,6 +40,14 @@ def _need_browser():
 def browser(_need_browser):
     with _browser() as b:
         yield b
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    """A fresh page (its own browser context) per test module, closed afterwards."""
+    p = new_page(browser)
+    yield p
+    p.context.close()
 
 
 @pytest.fixture(scope="session")

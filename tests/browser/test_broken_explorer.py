@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from harness import (FIGURE, SLIDER, check_slider_redraws, error_outputs, explorer_box, new_page,
+from harness import (FIGURE, SLIDER, check_slider_redraws, error_outputs, explorer_box,
                      open_voila)
 
 NOTEBOOKS = {
@@ -32,13 +32,6 @@ def server(demo_server):
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, demo_server.root / f"{name}.ipynb")
     return demo_server
-
-
-@pytest.fixture(scope="module")
-def page(browser):
-    p = new_page(browser)
-    yield p
-    p.context.close()
 
 
 def _check(page, server, name):

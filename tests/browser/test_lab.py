@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import (FIGURE, SLIDER, check_slider_redraws, error_outputs, explorers_in,
-                     explorer_box, jupyter_lab, new_page, open_and_run_all, run_in_kernel,
+                     explorer_box, jupyter_lab, open_and_run_all, run_in_kernel,
                      shutdown_kernel, slider_value, wait_canvas_stable,
                      wait_widgets_rendered, WIDGET_OUTPUT)
 
@@ -40,13 +40,6 @@ def _snapshot(page, notebook):
 def lab(notebooks_copy):
     with jupyter_lab(notebooks_copy) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def page(browser):
-    p = new_page(browser)
-    yield p
-    p.context.close()
 
 
 def test_all_five_lessons_are_covered():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness import (FIGURE, SLIDER, check_slider_redraws, error_outputs, explorer_box, explorers_in,
-                     new_page, open_voila, wait_voila_rendered)
+                     open_voila, wait_voila_rendered)
 
 DEMOS = Path(__file__).resolve().parents[2] / "notebooks" / "demos"
 DEMO_PAGES = sorted(p.name for p in DEMOS.glob("*.ipynb") if p.name != "index.ipynb")
@@ -17,13 +17,6 @@ VIA_LANDING = "gatag.ipynb"  # reached by clicking its link on the landing page
 @pytest.fixture(scope="module")
 def server(demo_server):
     return demo_server
-
-
-@pytest.fixture(scope="module")
-def page(browser):
-    p = new_page(browser)
-    yield p
-    p.context.close()
 
 
 def _check_demo(page, body, demo, artifacts):
