@@ -39,7 +39,9 @@ class _Canvas(Canvas):
     ipympl sends, after each draw or blit, a PNG holding the pixels that changed (a "diff"
     image; unchanged pixels transparent-black) or the whole picture.  PNG's default compression
     spends about twice as long as the fastest level for a few KiB less, which matters on the way
-    from slider to picture and not on a local connection.  The protocol is unchanged.
+    from slider to picture and not on a local connection.  After an explorer's blit it also
+    compares old and new pixels only inside the box the blit painted (``_changed``).  The
+    protocol is unchanged.
     """
 
     #: (row0, row1, col0, col1) outside which the picture did not change since the last one sent
@@ -113,7 +115,7 @@ def _offsets_extent(a: Collection) -> Bbox:
     if not len(offs):
         return Bbox.null()
     pts = a.get_offset_transform().transform(offs)
-    pad = (np.sqrt(sizes.max()) if sizes.size else 20.0) * a.figure.dpi / 72.0 / 2 + 2
+    pad = np.sqrt(sizes.max()) * a.figure.dpi / 72.0 / 2 + 2  # marker size is in points²
     (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
     return Bbox([[x0 - pad, y0 - pad], [x1 + pad, y1 + pad]])
 
