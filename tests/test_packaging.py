@@ -46,13 +46,17 @@ def _min_version(spec: str) -> tuple[str | None, str | None]:
     return (lo.group(1) if lo else None, hi.group(1) if hi else None)
 
 
+#: conda-forge names that differ from the PyPI names
+CONDA_NAMES = {"zlib-ng": "python-zlib-ng"}
+
+
 def test_environment_yml_lists_the_same_dependencies():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {(_req_name(s), _min_version(s)) for s in py["dependencies"] + py["optional-dependencies"]["dev"]}
+    wanted = {(CONDA_NAMES.get(_req_name(s), _req_name(s)), _min_version(s)) for s in py["dependencies"] + py["optional-dependencies"]["dev"]}
     env = (ROOT / "environment.yml").read_text()
     listed = set()
     for line in env.splitlines():
-        m = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+(?:\s*,\s*<\s*[\w.]+)?)?\s*$", line)
+        m = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)\s*(>=\s*[\w.]+(?:\s*,\s*<\s*[\w.]+)?)?\s*(#.*)?$", line)
         if m and m.group(1).lower() not in ("pip", "python"):
             listed.add((m.group(1).lower().replace("_", "-"), _min_version(m.group(2) or "")))
     assert wanted <= listed, f"missing from environment.yml: {sorted(wanted - listed)}"

@@ -10,7 +10,7 @@ exception inside an update is shown in the widget's error box instead of disappe
 from __future__ import annotations
 
 import html
-import io
+import struct
 import warnings
 from typing import Any
 
@@ -24,11 +24,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
-from PIL import Image
+from zlib_ng import zlib_ng
 
 from ..plots._style import new_figure
 
-__all__ = ["Explorer", "option_values"]
+__all__ = ["Explorer", "option_values", "png_rgba"]
 
 _figure_numbers = iter(range(10_000, 1_000_000))
 
@@ -37,47 +37,86 @@ class _Canvas(Canvas):
     """ipympl's canvas, encoding the pictures it sends for speed rather than size.
 
     ipympl sends, after each draw or blit, a PNG holding the pixels that changed (a "diff"
-    image; unchanged pixels transparent-black) or the whole picture.  PNG's default compression
-    spends about twice as long as the fastest level for a few KiB less, which matters on the way
-    from slider to picture and not on a local connection.  After an explorer's blit it also
-    compares old and new pixels only inside the box the blit painted (``_changed``).  The
-    protocol is unchanged.
+    image; unchanged pixels transparent-black) or the whole picture.  This canvas sends the same
+    pictures (the protocol is unchanged) but makes them faster: after an explorer's blit it
+    compares old and new pixels only inside the box the blit painted (``_changed``), it keeps
+    its buffers between pictures instead of allocating megabytes per change, and it encodes the
+    PNG with :func:`png_rgba` (zlib-ng at its fastest level) instead of Pillow's zlib.
     """
 
     #: (row0, row1, col0, col1) outside which the picture did not change since the last one sent
     _changed = None
+    #: PNG rows (a filter byte, then the RGBA pixels) of the picture being sent, kept between pictures
+    _rows: np.ndarray | None = None
+    #: the part of ``_rows`` the last diff wrote (everything else is zero)
+    _written: tuple[int, int, int, int] | None = None
+
+    def _row_buffer(self, h: int, w: int) -> np.ndarray:
+        if self._rows is None or self._rows.shape != (h, 1 + 4 * w):
+            self._rows = np.zeros((h, 1 + 4 * w), dtype=np.uint8)
+            self._written = None
+        elif self._written is not None:
+            r0, r1, c0, c1 = self._written
+            self._rows[r0:r1, 1 + 4 * c0:1 + 4 * c1] = 0
+            self._written = None
+        return self._rows
 
     def get_diff_image(self):
         if not self._png_is_old:
             return None
         rgba = np.asarray(self.get_renderer().buffer_rgba())
+        h, w = rgba.shape[:2]
         pixels = rgba.view(np.uint32).squeeze(2)
         box, self._changed = self._changed, None
         # a diff cannot carry transparency: any transparent pixel means a full picture (only
         # the changed box can have gained one since the last check)
         alpha = rgba[box[0]:box[1], box[2]:box[3], 3] if box is not None else rgba[:, :, 3]
-        whole = (self._force_full or pixels.shape != self._last_buff.shape
-                 or bool((alpha != 255).any()))
+        same_size = pixels.shape == self._last_buff.shape
+        whole = self._force_full or not same_size or bool((alpha != 255).any())
         self.set_image_mode("full" if whole else "diff")
+        rows = self._row_buffer(h, w)
         if whole:
-            out = pixels
-            self._last_buff = pixels.copy()
-        elif box is not None:
-            # an explorer's blit says where pixels may have changed: compare only there
-            r0, r1, c0, c1 = box
-            out = np.zeros_like(pixels)
-            new, last = pixels[r0:r1, c0:c1], self._last_buff[r0:r1, c0:c1]
-            out[r0:r1, c0:c1] = np.where(new != last, new, 0)
-            last[...] = new
+            rows[:, 1:] = rgba.reshape(h, 4 * w)
+            self._written = (0, h, 0, w)
+            if same_size:
+                np.copyto(self._last_buff, pixels)
+            else:
+                self._last_buff = pixels.copy()
         else:
-            out = np.where(pixels != self._last_buff, pixels, 0)
-            self._last_buff = pixels.copy()
+            # an explorer's blit says where pixels may have changed: compare only there
+            r0, r1, c0, c1 = box if box is not None else (0, h, 0, w)
+            new, last = pixels[r0:r1, c0:c1], self._last_buff[r0:r1, c0:c1]
+            rows[r0:r1, 1 + 4 * c0:1 + 4 * c1] = np.where(new != last, new, 0).view(np.uint8).reshape(r1 - r0, -1)
+            self._written = (r0, r1, c0, c1)
+            last[...] = new
         self._force_full = False
         self._png_is_old = False
-        with io.BytesIO() as png:
-            Image.fromarray(out.view(np.uint8).reshape(*out.shape, 4)).save(
-                png, format="png", compress_level=1)
-            return png.getvalue()
+        return png_rgba(rows)
+
+
+def png_rgba(rows: np.ndarray) -> bytes:
+    """A PNG file of an 8-bit RGBA picture given as PNG rows: ``rows[i, 0]`` is row i's filter
+    type (0, none) and ``rows[i, 1:]`` its pixels, 4 bytes each (as ``buffer_rgba()`` holds them).
+
+    Compressed with zlib-ng at level 1: about 5x faster than zlib for a figure, and 10x on the
+    mostly empty pictures a blit sends.
+
+    >>> import io; from PIL import Image
+    >>> rows = np.zeros((2, 1 + 4 * 3), np.uint8); rows[1, 1:5] = (255, 0, 0, 255)
+    >>> Image.open(io.BytesIO(png_rgba(rows))).getpixel((0, 1))
+    (255, 0, 0, 255)
+    """
+    h, n = rows.shape
+    if rows.dtype != np.uint8 or (n - 1) % 4 or not rows.flags.c_contiguous:
+        raise ValueError(f"rows must be C-contiguous uint8 of shape (height, 1 + 4*width), got "
+                         f"{rows.dtype} {rows.shape}")
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib_ng.crc32(data, zlib_ng.crc32(kind))))
+    z = zlib_ng.compressobj(1)
+    idat = z.compress(memoryview(rows).cast("B")) + z.flush()
+    header = struct.pack(">IIBBBBB", (n - 1) // 4, h, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
@@ -345,7 +384,7 @@ class Explorer:
         """The figure's size in pixels now (rows, columns): a resize or a new device pixel
         ratio makes the cached background useless until the next full draw."""
         w, h = self.figure.bbox.size
-        return int(round(h)), int(round(w))
+        return int(h), int(w)  # as Agg sizes its buffer: 4.6 in at 100 dpi is 459.99... -> 459 rows
 
     def _draw_dynamic(self, artists: list[Any]) -> None:
         for a in artists:
@@ -381,19 +420,22 @@ class Explorer:
         touched = [a for a in self.dynamic
                    if id(a) in places and any(_overlap(places[id(a)], r) for r in rects)]
         spots = [_rows_cols(seen[id(a)][1], h, w, 3) for a in touched]
+        # only pixels inside the touched places can differ from the last picture sent
+        allr = rects + spots
+        box = (min(r[0] for r in allr), max(r[1] for r in allr),
+               min(r[2] for r in allr), max(r[3] for r in allr))
         before = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in spots]
-        mask = np.zeros((h, w, 1), dtype=bool)
+        # which pixels of the box are in a changed place (box-relative, no full-figure arrays)
+        mask = np.zeros((box[1] - box[0], box[3] - box[2], 1), dtype=bool)
         for r0, r1, c0, c1 in rects:
-            mask[r0:r1, c0:c1] = True
+            mask[r0 - box[0]:r1 - box[0], c0 - box[2]:c1 - box[2]] = True
             buf[r0:r1, c0:c1] = self._bg_pixels[r0:r1, c0:c1]
         self._draw_dynamic(touched)
         # put back what the redrawn artists painted outside the changed places
         for (r0, r1, c0, c1), old in zip(spots, before):
-            np.copyto(buf[r0:r1, c0:c1], old, where=~mask[r0:r1, c0:c1])
-        # only pixels inside the touched places can differ from the last picture sent
-        allr = rects + spots
-        self.canvas._changed = (min(r[0] for r in allr), max(r[1] for r in allr),
-                                min(r[2] for r in allr), max(r[3] for r in allr))
+            np.copyto(buf[r0:r1, c0:c1], old,
+                      where=~mask[r0 - box[0]:r1 - box[0], c0 - box[2]:c1 - box[2]])
+        self.canvas._changed = box
 
     def _present(self) -> None:
         """Show the updated artists: blit them if possible, else draw the whole figure."""
