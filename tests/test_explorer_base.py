@@ -208,3 +208,37 @@ def test_a_new_pixel_ratio_means_a_full_draw_not_a_blit_on_a_stale_background():
     shown = _pixels(ex)
     ex.canvas.draw()
     assert (shown == _pixels(ex)).all()
+
+
+def test_remembered_text_bitmaps_give_the_same_pixels_as_matplotlib():
+    # the explorer canvas keeps each rasterised line of text; every text a learner sees must
+    # look exactly as matplotlib's own Agg renderer draws it: sizes, weights, rotations,
+    # several lines, a monospace label in a box, blank text, and mathtext (not cached)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from avicviz.plots._style import new_figure
+    from avicviz.widgets._base import _Canvas, _text_bitmap
+
+    def figure():
+        f = new_figure(6, 4)
+        ax = f.add_subplot()
+        ax.set_title("GATag 0x0000012C: vm_id 1, vcpu_id 44")
+        for i, (rot, size, weight) in enumerate([(0, 7, "normal"), (60, 8, "bold"), (90, 10, "normal"),
+                                                 (33.3, 9, "bold"), (0, 12, "normal")]):
+            ax.text(0.1 + 0.15 * i, 0.2 + 0.1 * i, f"text {i}\nsecond line gj", rotation=rot,
+                    fontsize=size, fontweight=weight)
+        ax.text(0.5, 0.9, "0x0000012C", family="monospace", ha="center", bbox=dict(fc="w"))
+        ax.text(0.5, 0.5, " ", fontsize=9)
+        ax.text(0.2, 0.8, r"$2^{9}$ vCPUs", fontsize=9)
+        return f
+
+    ref = FigureCanvasAgg(figure())
+    ref.draw()
+    expected = np.asarray(ref.buffer_rgba()).copy()
+    fig = figure()
+    renderer = _Canvas(fig).get_renderer()
+    before = _text_bitmap.cache_info().hits
+    for _ in range(2):  # first pass fills the cache, the second draws from it
+        fig.draw(renderer)
+        assert (np.asarray(renderer.buffer_rgba()) == expected).all()
+    assert _text_bitmap.cache_info().hits > before

@@ -33,6 +33,7 @@ __all__ = [
     "VMIDArtists",
     "vmid_chart",
     "update_vmid_chart",
+    "vmid_xlim",
     "static_figures",
 ]
 
@@ -238,6 +239,9 @@ class VMIDArtists:
 
 
 _MAX_LABELS = 48
+_OLD_LABELS = 8
+#: the largest VM ID of any release (24-bit field, v4.7..v6.2); the chart's y axis reaches it
+_VMID_TOP = max(r.gatag_vm_id_mask for r in releases())
 
 
 def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
@@ -253,7 +257,7 @@ def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
     (old,) = ax.plot([], [], ls="none", marker="s", ms=7, color=PALETTE["purple"],
                      label="long-lived VM")
     labels = [ax.annotate("", (0, 0), xytext=(0, 7), textcoords="offset points", fontsize=7,
-                          rotation=60, ha="left", va="bottom", visible=False)
+                          rotation=60, ha="left", va="bottom", visible=False, annotation_clip=False)
               for _ in range(_MAX_LABELS)]
     ax.set_yscale("symlog", linthresh=16, linscale=1.0)
     ax.set_xlabel("VM creation order (negative: long-lived VMs created long ago)")
@@ -276,18 +280,33 @@ def update_vmid_chart(arts: VMIDArtists, order: np.ndarray, ids: np.ndarray, ali
     arts.dead.set_data(order[~alive], ids[~alive])
     old_x = -np.arange(old_ids.size, 0, -1, dtype=float)
     arts.old.set_data(old_x, old_ids)
-    pts = list(zip(old_x, old_ids)) + list(zip(order, ids))
-    for i, t in enumerate(arts.labels):
-        if i < len(pts):
-            t.xy = pts[i]
-            t.set_text(f"{int(pts[i][1]):,}")
-            t.set_visible(True)
-        else:
-            t.set_visible(False)
-    n = max(order.size, 1)
-    arts.ax.set_xlim(-old_ids.size - 1, n + 1.5)
-    arts.ax.set_ylim(0, mask * 40)
+    # label slots: the first _OLD_LABELS for long-lived VMs, the rest for new ones, so that a
+    # change of one group leaves the other's labels as they were (nothing to redraw there)
+    slots = ([*zip(old_x, old_ids)][:_OLD_LABELS] + [None] * max(_OLD_LABELS - old_ids.size, 0)
+             + [*zip(order, ids)])
+    for t, pt in zip(arts.labels, slots + [None] * len(arts.labels)):
+        if pt is not None:
+            t.xy = pt
+            t.set_text(f"{int(pt[1]):,}")
+        t.set_visible(pt is not None)
+    arts.ax.set_xlim(*vmid_xlim(order.size, old_ids.size))
+    # one y range for every release (the largest VM-ID space), so a new release moves no axis
+    arts.ax.set_ylim(0, max(mask, _VMID_TOP) * 40)
     arts.title.set_text(title)
+
+
+def vmid_xlim(new: int, old: int) -> tuple[float, float]:
+    """x limits of the VM-ID chart for ``new`` new VMs and ``old`` long-lived ones.
+
+    The limits move in steps (multiples of 10 new VMs, 4 long-lived VMs) so that a slider step
+    rarely changes them: an unchanged axis lets the explorer redraw only the points.
+
+    >>> vmid_xlim(8, 3), vmid_xlim(10, 0), vmid_xlim(11, 5)
+    ((-5.0, 11.5), (-5.0, 11.5), (-9.0, 21.5))
+    """
+    right = max(-(-new // 10) * 10, 10)
+    left = max(-(-old // 4) * 4, 4)
+    return -left - 1.0, right + 1.5
 
 
 # ---- static figures ------------------------------------------------------------------------

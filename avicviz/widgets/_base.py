@@ -12,13 +12,18 @@ from __future__ import annotations
 import html
 import struct
 import warnings
+from functools import lru_cache
+from math import cos, radians, sin
+from types import MethodType
 from typing import Any
 
 import ipywidgets as W
 import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
+from matplotlib.backends.backend_agg import get_hinting_flag
 from matplotlib.collections import Collection
 from matplotlib.colors import to_rgba
+from matplotlib.font_manager import fontManager, get_font
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
@@ -94,6 +99,46 @@ class _Canvas(Canvas):
         return png_rgba(rows)
 
 
+    def get_renderer(self):
+        renderer = super().get_renderer()
+        if renderer.__dict__.get("draw_text") is None:  # a new renderer (new size or dpi)
+            renderer.draw_text = MethodType(_draw_text_cached, renderer)
+        return renderer
+
+
+@lru_cache(maxsize=4096)
+def _text_bitmap(s: str, fonts: tuple, size: float, dpi: float, antialiased: bool,
+                 hinting: int) -> tuple[np.ndarray, float, float, float]:
+    """One line of text rasterised by FreeType as Agg does it, and its offsets (pixels)."""
+    font = get_font(fonts)
+    font.clear()
+    font.set_size(size, dpi)
+    font.set_text(s, 0, flags=hinting)
+    font.draw_glyphs_to_bitmap(antialiased=antialiased)
+    xo, yo = font.get_bitmap_offset()
+    bitmap = np.array(font.get_image())
+    return bitmap, font.get_descent() / 64.0, xo / 64.0, yo / 64.0
+
+
+def _draw_text_cached(self: Any, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
+                      ismath: Any = False, mtext: Any = None) -> None:
+    """``RendererAgg.draw_text`` (matplotlib 3.8-3.10), remembering each line's bitmap.
+
+    Rasterising a line of text (FreeType layout and glyph drawing) is the largest cost of an
+    explorer's update, and most lines an update draws were drawn before: texts redrawn because
+    they overlap a changed artist, and values a slider returns to.  Placing and rotating the
+    bitmap is done as matplotlib does; the result is pixel-identical (tests check that).
+    """
+    if ismath:
+        return type(self).draw_text(self, gc, x, y, s, prop, angle, ismath, mtext)
+    bitmap, d, xo, yo = _text_bitmap(s, tuple(fontManager._find_fonts_by_props(prop)),
+                                     prop.get_size_in_points(), self.dpi,
+                                     bool(gc.get_antialiased()), get_hinting_flag())
+    xd = d * sin(radians(angle))
+    yd = d * cos(radians(angle))
+    self._renderer.draw_text_image(bitmap, round(x + xo + xd), round(y + yo + yd) + 1, angle, gc)
+
+
 def png_rgba(rows: np.ndarray) -> bytes:
     """A PNG file of an 8-bit RGBA picture given as PNG rows: ``rows[i, 0]`` is row i's filter
     type (0, none) and ``rows[i, 1:]`` its pixels, 4 bytes each (as ``buffer_rgba()`` holds them).
@@ -159,6 +204,18 @@ def _offsets_extent(a: Collection) -> Bbox:
     return Bbox([[x0 - pad, y0 - pad], [x1 + pad, y1 + pad]])
 
 
+def _marker_points(a: Any) -> tuple[frozenset, float] | None:
+    """For a visible line drawn as markers only (no line between them): where its markers are,
+    in whole display pixels, and how far a marker reaches from its centre.  None otherwise."""
+    if not (isinstance(a, Line2D) and a.get_visible() and a.get_linestyle() in ("None", "none", "", " ")
+            and a.get_marker() not in (None, "None", "none", "", " ")):
+        return None
+    xy = a.get_transform().transform(np.asarray(a.get_xydata(), dtype=float))
+    pts = frozenset(map(tuple, np.round(xy[np.isfinite(xy).all(axis=1)], 1).tolist()))
+    reach = (a.get_markersize() + a.get_markeredgewidth()) * a.figure.dpi / 72.0 / 2 + 2
+    return pts, reach
+
+
 def _signature(a: Any) -> Any:
     """What a dynamic artist looks like now, cheaply (no text layout, no path clipping); a
     change means it must be redrawn.
@@ -190,7 +247,9 @@ def _signature(a: Any) -> Any:
         return ("image", _digest(a.get_array()), tuple(a.get_extent()), a.get_clim(), a.get_alpha())
     if isinstance(a, Line2D):
         return ("line", _digest(a.get_xydata()), to_rgba(a.get_color(), a.get_alpha()),
-                a.get_linestyle(), a.get_linewidth(), a.get_marker())
+                a.get_linestyle(), a.get_linewidth(), a.get_marker(), a.get_markersize(),
+                to_rgba(a.get_markerfacecolor()), to_rgba(a.get_markeredgecolor()),
+                a.get_markeredgewidth())
     if isinstance(a, Rectangle):
         return ("rect", a.get_bbox().bounds, to_rgba(a.get_facecolor()), to_rgba(a.get_edgecolor()),
                 a.get_linewidth(), a.get_hatch(), a.get_alpha())
@@ -378,7 +437,8 @@ class Explorer:
             renderer = self.canvas.get_renderer()
             self._bg_pixels = np.asarray(renderer.buffer_rgba()).copy()
             self._draw_dynamic(self.dynamic)
-            self._seen = {id(a): (_signature(a), _extent(a, renderer)) for a in self.dynamic}
+            self._seen = {id(a): (_signature(a), _extent(a, renderer), _marker_points(a))
+                          for a in self.dynamic}
 
     def _size(self) -> tuple[int, int]:
         """The figure's size in pixels now (rows, columns): a resize or a new device pixel
@@ -408,8 +468,14 @@ class Explorer:
             if old is not None and old[0] == sig:
                 continue
             ext = _extent(a, renderer)
-            dirty += [e for e in (ext, old[1] if old else None) if e is not None]
-            seen[id(a)] = (sig, ext)
+            pts = _marker_points(a)
+            if pts is not None and old is not None and old[2] is not None and sig[2:] == old[0][2:]:
+                # only some markers of a marker-only line came, went or moved: just their places
+                pad = pts[1]
+                dirty += [(x - pad, y - pad, x + pad, y + pad) for x, y in pts[0] ^ old[2][0]]
+            else:
+                dirty += [e for e in (ext, old[1] if old else None) if e is not None]
+            seen[id(a)] = (sig, ext, pts)
         if not dirty:
             return
         buf = np.asarray(renderer.buffer_rgba())
@@ -424,17 +490,24 @@ class Explorer:
         allr = rects + spots
         box = (min(r[0] for r in allr), max(r[1] for r in allr),
                min(r[2] for r in allr), max(r[3] for r in allr))
-        before = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in spots]
+        # one 32-bit word per pixel: 4x fewer elements for numpy to move than RGBA bytes
+        px, bg = buf.view(np.uint32)[:, :, 0], self._bg_pixels.view(np.uint32)[:, :, 0]
         # which pixels of the box are in a changed place (box-relative, no full-figure arrays)
-        mask = np.zeros((box[1] - box[0], box[3] - box[2], 1), dtype=bool)
+        mask = np.zeros((box[1] - box[0], box[3] - box[2]), dtype=bool)
         for r0, r1, c0, c1 in rects:
             mask[r0 - box[0]:r1 - box[0], c0 - box[2]:c1 - box[2]] = True
-            buf[r0:r1, c0:c1] = self._bg_pixels[r0:r1, c0:c1]
+        # what the touched artists' places hold outside the changed places (to put back after)
+        keep = []
+        for r0, r1, c0, c1 in spots:
+            outside = ~mask[r0 - box[0]:r1 - box[0], c0 - box[2]:c1 - box[2]]
+            if outside.any():
+                keep.append(((r0, r1, c0, c1), px[r0:r1, c0:c1].copy(), outside))
+        for r0, r1, c0, c1 in rects:
+            px[r0:r1, c0:c1] = bg[r0:r1, c0:c1]
         self._draw_dynamic(touched)
         # put back what the redrawn artists painted outside the changed places
-        for (r0, r1, c0, c1), old in zip(spots, before):
-            np.copyto(buf[r0:r1, c0:c1], old,
-                      where=~mask[r0 - box[0]:r1 - box[0], c0 - box[2]:c1 - box[2]])
+        for (r0, r1, c0, c1), old, outside in keep:
+            np.copyto(px[r0:r1, c0:c1], old, where=outside)
         self.canvas._changed = box
 
     def _present(self) -> None:

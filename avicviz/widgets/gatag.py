@@ -177,13 +177,14 @@ class VMIDExplorer(Explorer):
             else:
                 alive.append(True)
         n = len(ids)
-        if (n, k, mask) != self._limits:
-            self.relayout()  # the axis limits follow the counts and the ID space
-            self._limits = (n, k, mask)
         title = (f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); counter starts at "
                  f"{start:,}" + (", wrapped" if alloc.wrapped else ""))
         update_vmid_chart(self.chart, np.arange(1, n + 1), np.array(ids), np.array(alive),
                           np.arange(1, k + 1), mask, title)
+        limits = (self.ax.get_xlim(), self.ax.get_ylim())
+        if limits != self._limits:
+            self.relayout()  # the axes moved (they follow the counts in steps, and the ID space)
+            self._limits = limits
         self.model = alloc
         self.ids = ids
         self.skipped = skipped
