@@ -33,6 +33,7 @@ __all__ = [
     "VMIDArtists",
     "vmid_chart",
     "update_vmid_chart",
+    "alias_span",
     "vmid_xlim",
     "static_figures",
 ]
@@ -171,10 +172,25 @@ def aliasing_chart(al: Aliases, ax: Axes) -> AliasingArtists:
     return arts
 
 
+def alias_span(n: int) -> int:
+    """How many vCPU numbers the aliasing chart's axes span for a VM of ``n`` vCPUs.
+
+    At least ``n`` plus a sixteenth, rounded up to a multiple of 1/8 to 1/16 of it, so the
+    axes stay put while a slider moves a few vCPUs either way (482..542 vCPUs all span 576).
+
+    >>> [alias_span(n) for n in (1, 300, 481, 482, 511, 512, 542, 543, 4096)]
+    [8, 320, 512, 576, 576, 576, 576, 640, 4608]
+    """
+    need = n + n // 16 + 1
+    step = 1 << max(need.bit_length() - 4, 0)
+    return max(8, -(-need // step) * step)
+
+
 def _alias_limits(arts: AliasingArtists, n: int) -> None:
     top = max(n - 1, 1)
-    arts.ax.set_xlim(-0.5, top + 0.5)
-    arts.ax.set_ylim(-1.5, top + 0.5)
+    span = alias_span(n)
+    arts.ax.set_xlim(-0.5, span - 0.5)
+    arts.ax.set_ylim(-1.5, span - 0.5)
     arts.diagonal.set_data([0, top], [0, top])
     ms = 3 if n <= 600 else 0
     arts.woken.set_markersize(ms)

@@ -178,6 +178,13 @@ def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
         bb = Bbox.union([bb, a.get_bbox_patch().get_window_extent(renderer)])
     if isinstance(a, Annotation) and a.arrow_patch is not None:
         bb = Bbox.union([bb, a.arrow_patch.get_window_extent(renderer)])
+    if isinstance(a, (Line2D, Collection)):
+        # a line's extent runs through the middle of its stroke (and ends where its caps begin);
+        # a marker's edge reaches beyond the marker size
+        lw = np.max(a.get_linewidth(), initial=0.0)
+        if isinstance(a, Line2D):
+            lw += a.get_markeredgewidth()
+        bb = bb.padded(lw * a.figure.dpi / 72.0 / 2 + 1)
     if not np.all(np.isfinite(bb.extents)) and isinstance(a, Collection):
         bb = _offsets_extent(a)
     if not np.all(np.isfinite(bb.extents)) or bb.width < 0 or bb.height < 0:

@@ -10,6 +10,7 @@ from ..layouts import gatag_layout
 from ..releases import release, releases
 from ..vmid import VMIDAllocator
 from ..plots.gatag import (
+    alias_span,
     aliasing_chart,
     tag_story,
     update_aliasing_chart,
@@ -89,10 +90,11 @@ class AliasingExplorer(Explorer):
     def _update(self):
         p = self.params
         a = aliases(p["vcpus"], p["kernel"])
-        if p["vcpus"] != self._n:
-            self.relayout()  # the axis limits follow the vCPU count
-            self._n = p["vcpus"]
         update_aliasing_chart(self.chart, a)
+        span = alias_span(p["vcpus"])
+        if span != self._n:
+            self.relayout()  # the axes follow the vCPU count in powers of two
+            self._n = span
         self.model = a
         r = a.kernel
         bad = a.aliased_vcpus
