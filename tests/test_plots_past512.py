@@ -14,7 +14,7 @@ def _vm(report, legend=True):
 
 
 def _codes(arts):
-    return np.asarray(arts.image.get_array()).reshape(-1)
+    return np.asarray(arts.codes).reshape(-1)
 
 
 @pytest.mark.parametrize("kernel, cpu, starts, active, accel, title_bit", [
@@ -138,3 +138,16 @@ def test_static_figures_have_names_and_alt_text():
     assert {"past512_vm_600_63", "past512_sweep", "past512_cost"} <= set(figs)
     for name, (make, alt) in figs.items():
         assert len(alt) > 40
+
+
+def test_the_image_shows_each_apic_id_in_its_path_colour():
+    from matplotlib.colors import to_rgba
+
+    _fig, arts = _vm(av.simulate(600, kernel="6.17"))
+    rgba = np.asarray(arts.image.get_array())
+    assert rgba.shape == (P.GRID_ROWS, P.GRID_COLUMNS, 4)
+    seen = set(np.unique(arts.codes).tolist())
+    assert len(seen) >= 2
+    for code in seen:
+        want = np.round(np.array(to_rgba(P.CODE_COLOURS[code])) * 255)
+        assert (rgba[arts.codes == code] == want).all(), code

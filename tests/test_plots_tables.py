@@ -17,7 +17,7 @@ def _grid(table):
 def test_grid_is_one_image_of_512_cells_for_one_page():
     t = av.physical_table(range(300), "6.19", running=[i % 2 == 0 for i in range(300)])
     _fig, arts = _grid(t)
-    data = arts.image.get_array()
+    data = arts.states
     assert data.shape == (16, 32)
     flat = np.asarray(data).ravel()
     assert (flat[:300:2] == 2).all() and (flat[1:300:2] == 1).all() and (flat[300:] == 0).all()
@@ -37,14 +37,14 @@ def test_update_changes_shape_extent_and_limits_for_eight_pages():
     _fig, arts = _grid(av.physical_table(range(4), "6.3"))
     big = av.physical_table(range(4096), "6.19", "x2avic-ext")
     tables.update_physical_grid(arts, big)
-    assert arts.image.get_array().shape == (128, 32)
+    assert arts.states.shape == (128, 32) and arts.image.get_array().shape == (128, 32, 4)
     assert arts.image.get_extent() == [0, 32, 128, 0]
     assert arts.ax.get_ylim() == (128.0, 0.0)
     assert len(arts.page_lines.get_segments()) == 7
     assert "8 pages = 4096 entries" in arts.title.get_text()
     small = av.physical_table(range(10), "6.19", "x2avic")
     tables.update_physical_grid(arts, small)
-    assert arts.image.get_array().shape == (16, 32)
+    assert arts.states.shape == (16, 32) and arts.image.get_array().shape == (16, 32, 4)
     assert arts.ax.get_ylim() == (16.0, 0.0)
     assert len(arts.page_lines.get_segments()) == 0
 
@@ -53,7 +53,7 @@ def test_beyond_max_index_is_marked():
     # xAPIC guest on a v6.19 X2AVIC_EXT host: max index 0xFE, entries 255.. are beyond it
     t = av.physical_table(range(300), "6.19", "x2avic-ext", "xapic")
     _fig, arts = _grid(t)
-    flat = np.asarray(arts.image.get_array()).ravel()
+    flat = np.asarray(arts.states).ravel()
     assert (flat[255:300] == 3).all() and (flat[:255] > 0).all() and (flat[:255] < 3).all()
     assert tables.boundary_xy(254, 4096) == ([0.0, 31.0, 31.0, 32.0], [8.0, 8.0, 7.0, 7.0])
 
@@ -111,3 +111,18 @@ def test_static_figures_of_these_topics():
         for name, (make, alt) in mod.static_figures().items():
             assert len(alt) > 40
             assert make().axes, name
+
+
+def test_the_image_shows_each_entry_in_its_state_colour():
+    # the image holds colours, arts.states the states: they must agree cell by cell
+    from matplotlib.colors import to_rgba
+
+    from avicviz.plots._style import STATE_COLOURS
+
+    t = av.physical_table(range(300), "6.19", "x2avic-ext", "xapic", running=[i % 3 == 0 for i in range(300)])
+    _fig, arts = _grid(t)
+    rgba = np.asarray(arts.image.get_array())
+    assert set(np.unique(arts.states).tolist()) == {0, 1, 2, 3}
+    for state, colour in STATE_COLOURS.items():
+        want = np.round(np.array(to_rgba(colour)) * 255)
+        assert (rgba[arts.states == state] == want).all(), state

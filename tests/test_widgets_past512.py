@@ -17,7 +17,7 @@ def _values(w):
 
 
 def _codes(e):
-    return np.asarray(e._arts.image.get_array()).reshape(-1)
+    return np.asarray(e._arts.codes).reshape(-1)
 
 
 def _check_past512(e):

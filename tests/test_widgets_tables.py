@@ -19,7 +19,7 @@ def entry():
 
 
 def _cells(e):
-    return np.asarray(e.grid.image.get_array()).ravel()
+    return np.asarray(e.grid.states).ravel()
 
 
 def test_kernel_choices_cover_every_mainline_release():
@@ -52,11 +52,11 @@ def test_vcpus_across_releases_never_raise(table, vcpus, kernel):
 
 def test_eight_pages_then_back(table):
     table.set(kernel="6.19", cpu="x2avic-ext", guest_apic="x2apic", vcpus=4096, running=50)
-    assert table.grid.image.get_array().shape == (128, 32)
+    assert table.grid.states.shape == (128, 32)
     assert "<b>8</b> pages" in table.readout.value and "max index</b> 4095" in table.readout.value
     assert int((_cells(table) == 2).sum()) == 2048
     table.set(cpu="x2avic")
-    assert table.grid.image.get_array().shape == (16, 32)
+    assert table.grid.states.shape == (16, 32)
     assert "the VM starts" in table.readout.value and "inhibited" in table.readout.value
     assert "PHYSICAL_ID_TOO_BIG" in table.readout.value
 

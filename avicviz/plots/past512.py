@@ -15,12 +15,11 @@ artists:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
@@ -30,11 +29,11 @@ from matplotlib.text import Text
 
 from ..releases import Release, release, releases
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
-from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, new_figure
+from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, colour_cells, new_figure
 
 __all__ = [
     "GRID_COLUMNS", "GRID_ROWS", "NO_VCPU", "PATH_LABELS", "ASSUMED_COSTS", "COST_SOURCE",
-    "WHATIF_LABEL", "CODE_COLOURS", "VMPathArtists", "legend_entries", "path_grid", "vm_title", "vm_paths", "update_vm_paths",
+    "WHATIF_LABEL", "CODE_COLOURS", "VMPathArtists", "legend_entries", "path_grid", "vm_title", "vm_paths", "update_vm_paths", "show_codes",
     "SweepArtists", "all_sweeps", "sweep_fraction", "sweep_summary", "sweep_chart", "update_sweep_chart",
     "CostArtists", "expected_cost", "report_cost", "cost_chart", "update_cost_chart",
     "static_figures",
@@ -68,7 +67,6 @@ COST_SOURCE = ("ASSUMED costs; the only published numbers are Intel IPIv's "
                "(x2APIC 4338 -> 3645 cycles/IPI), not AVIC measurements")
 
 _WHATIF_COLOUR = "#555555"
-_CMAP = ListedColormap([PATH_COLOURS[p] for p in IPI_PATHS] + [PALETTE["light"]])
 _CODE = {p: i for i, p in enumerate(IPI_PATHS)}
 
 
@@ -84,6 +82,14 @@ class VMPathArtists:
     legend: Legend | None
     title: Text
     pages: list[Line2D]  # white lines between table pages (drawn over the image)
+    #: the code drawn for every APIC ID (see :func:`path_grid`); the image shows their colours
+    codes: np.ndarray = field(default_factory=lambda: np.zeros((0, GRID_COLUMNS), np.int8))
+
+
+def show_codes(arts: VMPathArtists, codes: np.ndarray) -> None:
+    """Draw ``codes`` (a :func:`path_grid` array) in the image of ``arts``."""
+    arts.image.set_data(colour_cells(codes, CODE_COLOURS))
+    arts.codes = codes
 
 
 def path_grid(report: VMReport) -> np.ndarray:
@@ -156,8 +162,8 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
 
     ``legend=False`` leaves the legend out (explorers show it as HTML, which redraws faster).
     """
-    image = ax.imshow(path_grid(report), cmap=_CMAP, vmin=-0.5, vmax=NO_VCPU + 0.5,
-                      interpolation="nearest", aspect="auto")
+    codes = path_grid(report)
+    image = ax.imshow(colour_cells(codes, CODE_COLOURS), interpolation="nearest", aspect="auto")
     pages = [ax.axhline(page * 4 - 0.5, color="white", lw=1.2)
              for page in range(1, GRID_ROWS * GRID_COLUMNS // 512)]
     ax.set_yticks([p * 4 - 0.5 for p in range(8)],
@@ -175,14 +181,14 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
         leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
                         frameon=False, title="IPI to this vCPU (count)", title_fontsize=8)
     title = ax.set_title("", loc="left", fontsize=9)
-    arts = VMPathArtists(image, boundary, boundary_label, leg, title, pages)
+    arts = VMPathArtists(image, boundary, boundary_label, leg, title, pages, codes)
     update_vm_paths(arts, report)
     return arts
 
 
 def update_vm_paths(arts: VMPathArtists, report: VMReport) -> None:
     """Show another VM in the same artists."""
-    arts.image.set_data(path_grid(report))
+    show_codes(arts, path_grid(report))
     arts.boundary.set_data(*_boundary_xy(report.max_index))
     arts.boundary_label.set_text(f"black line: max index 0x{report.max_index:X} "
                                  f"({report.table_pages} table page{'s' if report.table_pages > 1 else ''})")

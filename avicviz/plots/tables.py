@@ -8,12 +8,11 @@ sits in row ``i // 32``, column ``i % 32``.  The whole table is ONE ``imshow`` i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
@@ -24,7 +23,7 @@ from ..bitfield import Layout
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
 from ..releases import release, releases
 from ..tables import HW_MAX_INDEX, PhysicalTable, encode_entry, physical_table
-from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, new_figure
+from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, colour_cells, new_figure
 from .bits import BitFieldArtists, bitfield, update_bitfield
 
 __all__ = [
@@ -43,8 +42,7 @@ __all__ = [
 COLUMNS = 32
 ROWS_PER_PAGE = ENTRIES_PER_PAGE // COLUMNS
 
-_CMAP = ListedColormap([STATE_COLOURS[k] for k in sorted(STATE_COLOURS)])
-_NORM = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5], _CMAP.N)
+_STATE_COLOURS = [STATE_COLOURS[k] for k in sorted(STATE_COLOURS)]
 
 
 @dataclass
@@ -57,6 +55,9 @@ class PhysicalGridArtists:
     page_lines: LineCollection
     title: Text
     legend: object
+    #: the state of every entry as drawn: rows x 32 (0 empty, 1 valid, 2 + IsRunning, 3 beyond
+    #: the max index); the image shows their colours
+    states: np.ndarray = field(default_factory=lambda: np.zeros((0, COLUMNS), np.int8))
 
 
 def _grid(table: PhysicalTable) -> np.ndarray:
@@ -101,7 +102,7 @@ def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True) -> Phy
     """
     grid = _grid(table)
     rows = grid.shape[0]
-    im = ax.imshow(grid, cmap=_CMAP, norm=_NORM, interpolation="nearest", aspect="auto",
+    im = ax.imshow(colour_cells(grid, _STATE_COLOURS), interpolation="nearest", aspect="auto",
                    extent=(0, COLUMNS, rows, 0))
     bx, by = boundary_xy(table.max_index, table.entries.size)
     (line,) = ax.plot(bx, by, color=PALETTE["black"], lw=2.0, solid_joinstyle="miter",
@@ -120,7 +121,7 @@ def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True) -> Phy
         handles.append(Line2D([], [], color=PALETTE["black"], lw=2, label="end of max index"))
         leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                         fontsize=8, frameon=False)
-    arts = PhysicalGridArtists(ax, im, line, pl, title, leg)
+    arts = PhysicalGridArtists(ax, im, line, pl, title, leg, grid)
     _set_limits(arts, rows)
     return arts
 
@@ -140,8 +141,9 @@ def update_physical_grid(arts: PhysicalGridArtists, table: PhysicalTable) -> Non
     """Show ``table`` in an already drawn grid (the page count may change)."""
     grid = _grid(table)
     rows = grid.shape[0]
-    old_rows = arts.image.get_array().shape[0]
-    arts.image.set_data(grid)
+    old_rows = arts.states.shape[0]
+    arts.image.set_data(colour_cells(grid, _STATE_COLOURS))
+    arts.states = grid
     if rows != old_rows:
         arts.image.set_extent((0, COLUMNS, rows, 0))
         _set_limits(arts, rows)

@@ -10,7 +10,7 @@ import numpy as np
 from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
-                             vm_paths)
+                             show_codes, vm_paths)
 from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
@@ -151,7 +151,7 @@ class Past512Explorer(Explorer):
             self.model = r
             base = simulate(1, kernel=self.params["kernel"], cpu=self.params["cpu"],
                             guest_apic=self.params["guest_apic"])
-            self._arts.image.set_data(np.full_like(self._arts.image.get_array(), NO_VCPU))
+            show_codes(self._arts, np.full_like(self._arts.codes, NO_VCPU))
             self._arts.title.set_text(f"KVM refuses this VM: {r.message}")
             self._arts.boundary.set_data([], [])
             self._arts.boundary_label.set_text(f"max index 0x{base.max_index:X}")
