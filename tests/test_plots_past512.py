@@ -99,6 +99,12 @@ def test_sweep_whatif_and_highlight_update():
     assert arts.lines[0].get_alpha() < 1
     assert "what-if, not in any kernel" in arts.title.get_text()
     assert "starts up to 4096" in arts.ends[i619].get_text()
+    # the highlighted panel (and only it) is tinted, its title bold
+    assert [sh.get_visible() for sh in arts.shades] == [i == i619 for i in range(len(lines))]
+    assert arts.panel_titles[i619].get_text() == "v6.19"
+    assert arts.panel_titles[i619].get_fontweight() == "bold" and arts.panel_titles[0].get_fontweight() == "normal"
+    P.update_sweep_chart(arts, P.all_sweeps("x2avic-ext"))
+    assert not any(sh.get_visible() for sh in arts.shades)
 
 
 def test_cost_curve_matches_simulate_path_counts():

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 
 from ..releases import Release, release, releases
@@ -67,6 +67,7 @@ COST_SOURCE = ("ASSUMED costs; the only published numbers are Intel IPIv's "
                "(x2APIC 4338 -> 3645 cycles/IPI), not AVIC measurements")
 
 _WHATIF_COLOUR = "#555555"
+_SHADE = "#F0C000"  # highlighted panel: 12% of this over white
 _CODE = {p: i for i, p in enumerate(IPI_PATHS)}
 
 
@@ -211,6 +212,8 @@ class SweepArtists:
     ends: list[Text]          # per panel: where the VM stops starting / AVIC stops
     title: Text
     counts: np.ndarray
+    shades: list[Rectangle] = field(default_factory=list)  # per panel: tint of the highlighted one
+    panel_titles: list[Text] = field(default_factory=list)  # per panel: its release range
 
 
 def all_sweeps(cpu: str = "x2avic", guest_apic: str = "x2apic", policy: str = "kernel",
@@ -274,7 +277,7 @@ def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] |
     counts = np.arange(1, max_vcpus + 1)
     rows, cols = _panel_grid(len(sweeps))
     grid = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
-    axes, lines, whatifs_l, ends = [], [], [], []
+    axes, lines, whatifs_l, ends, shades, panel_titles = [], [], [], [], [], []
     for i, s in enumerate(sweeps):
         ax = grid[i // cols][i % cols]
         line, = ax.plot(counts, np.full(max_vcpus, np.nan), color=RELEASE_COLOURS[i % len(RELEASE_COLOURS)],
@@ -283,7 +286,12 @@ def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] |
                      ls=(0, (3, 2)), label=WHATIF_LABEL)
         for x in (256, 512):
             ax.axvline(x, color=PALETTE["grey"], lw=0.7, ls=":")
-        ax.set_title(s.kernel.range_name, loc="left", fontsize=9, color=PALETTE["black"])
+        panel_titles.append(ax.set_title(s.kernel.range_name, loc="left", fontsize=9,
+                                         color=PALETTE["black"]))
+        # the highlight tints the whole panel: a translucent patch over it, so that changing the
+        # highlighted release changes two patches, not the axes' background (a full redraw)
+        shades.append(ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor=_SHADE,
+                                             alpha=0.12, lw=0, zorder=0.5, visible=False)))
         ends.append(ax.text(0.03, 0.4, "", transform=ax.transAxes, ha="left", va="center", fontsize=7,
                             visible=summaries))
         ax.set_xscale("log", base=2)
@@ -303,7 +311,7 @@ def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] |
                   fontsize=9)
     axes[0].legend(loc="lower left", fontsize=7, frameon=True, framealpha=0.9)
     title = fig.suptitle("", fontsize=10, x=0.01, ha="left")
-    arts = SweepArtists(axes, lines, whatifs_l, ends, title, counts)
+    arts = SweepArtists(axes, lines, whatifs_l, ends, title, counts, shades, panel_titles)
     update_sweep_chart(arts, sweeps, whatifs, highlight)
     return arts
 
@@ -319,8 +327,8 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
         on = hi is None or s.kernel.range_name == hi
         line.set_alpha(1.0 if on else 0.35)
         line.set_linewidth(3.2 if hi is not None and on else 2.4)
-        ax.title.set_fontweight("bold" if hi is not None and on else "normal")
-        ax.set_facecolor("#FFF8E0" if hi is not None and on else "white")
+        arts.panel_titles[i].set_fontweight("bold" if hi is not None and on else "normal")
+        arts.shades[i].set_visible(hi is not None and on)
         w = arts.whatifs[i]
         if whatifs is None:
             w.set_ydata(np.full(n, np.nan))

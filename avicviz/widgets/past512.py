@@ -209,8 +209,8 @@ class SweepExplorer(Explorer):
         self._arts = sweep_chart(all_sweeps(), self.figure, summaries=False)
         freeze_layout(self.figure)
         a = self._arts
-        self.dynamic = [*a.lines, *a.whatifs, a.title]
-        self._highlighted = None
+        # the panels' tints first: they lie under the lines
+        self.dynamic = [*a.shades, *a.lines, *a.whatifs, *a.panel_titles, a.title]
 
     def _update(self):
         p = self.params
@@ -219,9 +219,6 @@ class SweepExplorer(Explorer):
         self.model = sweeps
         self.whatifs = whatifs
         update_sweep_chart(self._arts, sweeps, whatifs, p["highlight"] or None)
-        if p["highlight"] != self._highlighted:  # panel backgrounds and titles are not blitted
-            self._highlighted = p["highlight"]
-            self.relayout()
         rows = []
         for s in sweeps:
             starts = np.flatnonzero(s.starts)
