@@ -35,7 +35,7 @@ __all__ = [
     "GRID_COLUMNS", "GRID_ROWS", "NO_VCPU", "PATH_LABELS", "ASSUMED_COSTS", "COST_SOURCE",
     "WHATIF_LABEL", "CODE_COLOURS", "VMPathArtists", "legend_entries", "path_grid", "vm_title", "vm_paths", "update_vm_paths", "show_codes",
     "SweepArtists", "all_sweeps", "sweep_fraction", "sweep_summary", "sweep_chart", "update_sweep_chart",
-    "CostArtists", "expected_cost", "report_cost", "cost_chart", "update_cost_chart",
+    "CostArtists", "expected_cost", "report_cost", "cost_chart", "update_cost_chart", "cost_axis_top",
     "static_figures",
 ]
 
@@ -447,6 +447,21 @@ def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
     return arts
 
 
+def cost_axis_top(top: float) -> float:
+    """Top of the cost chart's y axis for a largest cost ``top``: at least 10% above it, on a
+    round value (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten), so that the axis (and
+    its ticks) stays put while a cost slider moves a little.
+
+    >>> cost_axis_top(4338), cost_axis_top(4339), cost_axis_top(3645), cost_axis_top(20000)
+    (5000.0, 5000.0, 5000.0, 25000.0)
+    """
+    if not top > 0:
+        raise ValueError(f"top={top!r} is not a positive cost")
+    need = top * 1.1
+    scale = 10.0 ** np.floor(np.log10(need))
+    return float(next(m * scale for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * scale >= need))
+
+
 def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | None = None,
                       whatif: Sweep | None = None, vcpus: int = 600) -> None:
     """New release / costs / what-if / marked vCPU count, in the same artists."""
@@ -472,7 +487,7 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
         line.set_ydata([c[k], c[k]])
         arts.level_texts[k].set_position((_LEVEL_X[k], c[k]))
         arts.level_texts[k].set_text(f"{arts.level_texts[k].get_gid()}: {c[k]:.0f} (assumed)")
-    arts.line.axes.set_ylim(0, top * 1.15)
+    arts.line.axes.set_ylim(0, cost_axis_top(top))
     leg = arts.line.axes.get_legend()
     for t, h in zip(leg.get_texts(), (arts.line, arts.whatif, arts.marker)):
         t.set_text(h.get_label())
