@@ -73,10 +73,11 @@ class Topology:
     def apic_ids(self) -> np.ndarray:
         """APIC IDs in QEMU's vCPU order (socket-major, thread fastest)."""
         off = self.offsets()
-        grids = np.meshgrid(*(np.arange(getattr(self, n), dtype=np.int64) for n in _LEVELS),
-                            indexing="ij")
-        ids = np.zeros_like(grids[0])
-        for name, g in zip(_LEVELS, grids):
+        # one axis per level; broadcasting builds the full grid once, in ``ids``
+        axes = np.meshgrid(*(np.arange(getattr(self, n), dtype=np.int64) for n in _LEVELS),
+                           indexing="ij", sparse=True)
+        ids = np.zeros(tuple(getattr(self, n) for n in _LEVELS), dtype=np.int64)
+        for name, g in zip(_LEVELS, axes):
             ids |= g << off[name]
         return ids.reshape(-1)
 

@@ -1,8 +1,14 @@
 """DeviceInterruptExplorer: each control changes the drawn IRTE / GA log / wakeup, as the model says."""
 
+import html
+import re
+
 import pytest
+from matplotlib.colors import to_rgba
 
 import avicviz as av
+from avicviz.plots._style import PALETTE
+from avicviz.plots.device import summary, tag_arithmetic, verdict
 from avicviz.widgets._base import option_values
 from avicviz.widgets import DeviceInterruptExplorer
 
@@ -32,7 +38,41 @@ def _check(e):
     assert a.log_note.get_text() == ("" if d.outcome == "ga_log" else "no GA log entry is written for this interrupt")
     r = av.release(p["kernel"])
     assert a.tag_vcpu.get_width() == r.gatag_vcpu_bits
-    assert ("WRONG" in a.verdict.get_text()) == (d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None))
+    tag = f["ga_tag"]
+    assert a.tag_vm_label.get_text() == f"vm_id [31:{r.gatag_vcpu_bits}] = {tag >> r.gatag_vcpu_bits}"
+    bad = d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None)
+    # the wakeup in the figure: the wake node names whom KVM wakes, red when it is wrong
+    wake = to_rgba(a.marks["wake"].get_facecolor())[:3]
+    if d.outcome == "ga_log":
+        woke = "nobody" if d.woken_vcpu is None else f"vCPU {d.woken_vcpu}"
+        assert a.nodes["wake"].get_text().endswith(f"{r.gatag_vcpu_field} {d.decoded_vcpu} -> wakes {woke}")
+        assert wake == to_rgba(PALETTE["vermillion" if bad else "green"])[:3]
+    else:
+        assert wake == (1.0, 1.0, 1.0) and "wakes a vCPU" in a.nodes["wake"].get_text()
+    assert a.log_veil.get_visible() == (d.ga_log_entry is None)
+    # the sentences, in the readout under the figure (red when the wakeup is wrong)
+    readout = e.readout.value
+    text = _text(readout)
+    assert ("WRONG" in readout) == bad
+    assert readout.startswith(f"<b style='color:{PALETTE['vermillion'] if bad else PALETTE['black']}'>")
+    assert text.startswith(verdict(d))
+    for sentence in (summary(d), tag_arithmetic(d)):
+        assert sentence in text
+    vb = r.gatag_vcpu_bits
+    assert (f"Device interrupt on {r.name}: GuestMode={int(p['guest_mode'])}, IsRun={int(p['is_run'])}, "
+            f"GALogIntr={int(p['ga_log_intr'])}, vector 0x41, GATag 0x{tag:08X}") in text
+    assert (f"vm_id = tag >> {vb} = {tag >> vb}; {r.gatag_vcpu_field} = tag & 0x{(1 << vb) - 1:X} = "
+            f"{tag & ((1 << vb) - 1)}") in text
+    assert f"bits 63:0 = 0x{d.irte.lo:016X}" in text and f"bits 127:64 = 0x{d.irte.hi:016X}" in text
+    log = "none written" if d.ga_log_entry is None else f"0x{d.ga_log_entry:016X}"
+    assert f"GA log entry the IOMMU appends (64 bits){': ' if d.ga_log_entry is None else ' = '}{log}" in text
+    for note in e.notes():
+        assert note in text
+
+
+def _text(html_value):
+    """What the readout shows: its HTML without tags, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_value))
 
 
 def test_every_control_every_value():
@@ -72,7 +112,21 @@ def test_outcomes_and_notes():
     assert "AVIC is inhibited" in e.readout.value
     e.set(kernel="6.3", vm_id=0xFFFFFF, vcpu=1)
     assert "never hands out VM ID 16777215" in e.readout.value
-    assert e.model.woken_vcpu is None and "nobody is woken" in e._arts.verdict.get_text()
+    assert e.model.woken_vcpu is None and "nobody is woken" in e.readout.value
+    assert e._arts.nodes["wake"].get_text() == "KVM decodes vm_id 8388607,\nvcpu_id 1 -> wakes nobody"
+
+
+def test_the_figure_leaves_the_sentences_to_the_readout():
+    """No title, verdict or tag arithmetic in the explorer's figure (the readout has them), and
+    the figure is smaller than the notebook's static ones."""
+    e = DeviceInterruptExplorer(kernel="6.2", vcpu=600)
+    a = e._arts
+    assert a.title is None and a.verdict is None and a.tag_decode is None
+    assert e.figure._suptitle is None
+    shown = [t.get_text() for ax in e.figure.axes for t in ax.texts if t.get_visible()]
+    assert not any("WRONG" in t or "tag >>" in t or "KVM_CREATE_VCPU" in t for t in shown)
+    assert "KVM_CREATE_VCPU fails" in e.readout.value and "WRONG" in e.readout.value
+    assert tuple(e.figure.get_size_inches()) == (10.0, 7.0)
 
 
 def test_blitted_picture_equals_full_redraw():

@@ -9,7 +9,9 @@
 * a small flow chart with the path taken highlighted, and which vCPU KVM wakes, flagged in
   red when it is not the vCPU the interrupt was meant for.
 
-:func:`update_device_path` shows another interrupt in the same artists.
+:func:`update_device_path` shows another interrupt in the same artists.  The sentences around
+the bits (:func:`summary`, :func:`tag_arithmetic`, :func:`verdict`, the hex words) are plain
+functions too: an explorer shows them in its HTML readout instead of the figure.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.colors import to_rgba
+from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from ..gatag import encode
 from ..iommu import DeviceInterrupt, IRTE, deliver, make_irte
@@ -29,8 +34,8 @@ from ..layouts import GA_LOG_ENTRY, IRTE_GA_HI, IRTE_GA_LO
 from ._style import FIELD_COLOURS, PALETTE, new_figure
 from .bits import BitDigits, BitFieldArtists, bitfield, update_bitfield
 
-__all__ = ["DeviceArtists", "device_path", "update_device_path", "verdict", "example",
-           "static_figures"]
+__all__ = ["DeviceArtists", "device_path", "update_device_path", "verdict", "wrong_wakeup",
+           "summary", "tag_arithmetic", "words", "example", "static_figures"]
 
 #: Flow-chart nodes: name -> (x, y) in axes coordinates.
 _NODES = {
@@ -46,6 +51,12 @@ _NODES = {
 _EDGES = [("device", "irte"), ("irte", "irr"), ("irte", "remapped"), ("irr", "doorbell"),
           ("irr", "ga_log"), ("irr", "irr_only"), ("ga_log", "wake")]
 _OFF = "#F4F4F4"
+#: How far below bitfield()'s place the field values sit (in cell heights).
+_VALUE_DROP = 0.2
+#: A taken node's tint and a node off the path's veil (alpha over its black label).
+_TINT, _VEIL = 0.5, 0.6
+#: The veil over the cells of a GA log entry that is not written.
+_VEIL_LOG = 0.72
 _ON = {"remapped": PALETTE["sky"], "doorbell": PALETTE["green"], "ga_log": PALETTE["orange"],
        "irr_only": PALETTE["yellow"]}
 
@@ -58,17 +69,26 @@ class DeviceArtists:
     irte_lo: BitFieldArtists
     log: BitFieldArtists
     log_note: Text
+    log_veil: Rectangle        # over the GA log's cells when no entry is written
     tag_vm: Rectangle
     tag_vcpu: Rectangle
     tag_digits: BitDigits
     tag_vm_label: Text
     tag_vcpu_label: Text
-    tag_decode: Text
-    nodes: dict[str, Text]
-    verdict: Text
-    title: Text
+    tag_decode: Text | None    # the tag arithmetic (None: left to the caller, see device_path)
+    nodes: dict[str, Text]     # flow-chart labels (only the wake node's text changes)
+    verdict: Text | None       # None: left to the caller
+    title: Text | None         # None: left to the caller
     headings: list[Text]   # titles of the IRTE-high, IRTE-low and GA-log panels
-    arrows: list[Annotation]  # flow-chart edges (they follow the nodes' boxes)
+    arrows: list[Annotation]  # flow-chart edges, between the boxes
+    boxes: dict[str, Rectangle]  # flow-chart boxes under the labels (fixed)
+    marks: dict[str, Rectangle]  # over each box: a tint if the path takes it, a veil if not
+                                 # (the wake node's is under its label, filled solid)
+
+    @property
+    def sentences(self) -> bool:
+        """True if the figure writes the sentences (title, hex words, tag arithmetic, verdict)."""
+        return self.verdict is not None
 
 
 def verdict(d: DeviceInterrupt) -> str:
@@ -96,6 +116,47 @@ def verdict(d: DeviceInterrupt) -> str:
     return f"GA log -> KVM wakes vCPU {d.woken_vcpu}: the right vCPU"
 
 
+def wrong_wakeup(d: DeviceInterrupt) -> bool:
+    """The GA log path woke the wrong vCPU, or nobody: what the figure and readout flag red."""
+    return d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None)
+
+
+def summary(d: DeviceInterrupt) -> str:
+    """The release and the IRTE's deciding fields in one line.
+
+    >>> summary(example("6.2"))
+    'Device interrupt on v6.2: GuestMode=1, IsRun=0, GALogIntr=1, vector 0x41, GATag 0x0000012C'
+    """
+    f = d.irte.fields()
+    return (f"Device interrupt on {d.kernel.name}: GuestMode={f['guest_mode']}, IsRun={f['is_run']}, "
+            f"GALogIntr={f['ga_log_intr']}, vector 0x{f['vector']:02X}, GATag 0x{f['ga_tag']:08X}")
+
+
+def tag_arithmetic(d: DeviceInterrupt) -> str:
+    """How this release's KVM splits the IRTE's GATag (it does so only for a GA log entry).
+
+    >>> tag_arithmetic(example("6.2"))
+    'tag 0x0000012C on v6.2: vm_id = tag >> 8 = 1; vcpu_id = tag & 0xFF = 44'
+    """
+    r = d.kernel
+    tag = d.irte.fields()["ga_tag"]
+    vb = r.gatag_vcpu_bits
+    return (f"tag 0x{tag:08X} on {r.name}: vm_id = tag >> {vb} = {tag >> vb}; "
+            f"{r.gatag_vcpu_field} = tag & 0x{r.gatag_vcpu_mask:X} = {tag & r.gatag_vcpu_mask}"
+            + ("" if d.outcome == "ga_log" else "   (decoded only when a GA log entry is written)"))
+
+
+def words(d: DeviceInterrupt) -> list[tuple[str, str]]:
+    """(what, hex) of the IRTE's two halves and the GA log entry ("none written" if none)."""
+    log = "none written" if d.ga_log_entry is None else f"0x{d.ga_log_entry:016X}"
+    return [(_HEADINGS[0], f"0x{d.irte.hi:016X}"), (_HEADINGS[1], f"0x{d.irte.lo:016X}"),
+            (_HEADINGS[2], log)]
+
+
+_HEADINGS = ("IRTE (guest mode), bits 127:64", "IRTE (guest mode), bits 63:0",
+             "GA log entry the IOMMU appends (64 bits)")
+
+
 def _rotate_narrow(arts: BitFieldArtists) -> None:
     """Narrow fields' labels would overlap: tilt them."""
     for f, t in zip(arts.layout.segments(), arts.labels):
@@ -106,7 +167,7 @@ def _rotate_narrow(arts: BitFieldArtists) -> None:
             t.set_text(t.get_text().replace("\n", " "))
 
 
-def _tag_axes(ax: Axes) -> tuple[Rectangle, Rectangle, BitDigits, Text, Text, Text]:
+def _tag_axes(ax: Axes, decode: bool) -> tuple[Rectangle, Rectangle, BitDigits, Text, Text, Text | None]:
     vm = Rectangle((0, 0), 1, 1, facecolor=FIELD_COLOURS["vm_id"], edgecolor="white")
     vc = Rectangle((0, 0), 1, 1, facecolor=FIELD_COLOURS["vcpu_id"], edgecolor="white")
     ax.add_patch(vm)
@@ -114,14 +175,41 @@ def _tag_axes(ax: Axes) -> tuple[Rectangle, Rectangle, BitDigits, Text, Text, Te
     digits = BitDigits(ax, np.array([(31 - b + 0.5, 0.5) for b in range(32)]), 8)
     vm_label = ax.text(0, 1.15, "", ha="center", va="bottom", fontsize=8)
     vc_label = ax.text(0, 1.15, "", ha="center", va="bottom", fontsize=8)
-    decode = ax.text(0, -0.35, "", ha="left", va="top", fontsize=8.5, family="monospace")
+    text = None
+    if decode:
+        text = ax.text(0, -0.35, "", ha="left", va="top", fontsize=8.5, family="monospace")
     ax.set_xlim(-0.5, 32.5)
-    ax.set_ylim(-1.6, 2.6)
+    ax.set_ylim(-1.6 if decode else -0.2, 2.6 if decode else 2.2)
     ax.set_axis_off()
-    return vm, vc, digits, vm_label, vc_label, decode
+    return vm, vc, digits, vm_label, vc_label, text
 
 
-def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation]]:
+#: The wake node's widest texts (its box is sized for them).
+_WAKE_WIDEST = ("KVM decodes the GATag:\nvcpu_idx 4095 -> wakes vCPU 4095",
+                "KVM decodes vm_id 16777215,\nvcpu_idx 4095 -> wakes nobody")
+_PAD = 4.0  # points between a flow-chart label and its box
+
+
+def _wake_text(d: DeviceInterrupt) -> str:
+    """The wake node: the vCPU number KVM decodes and whom it wakes (with the decoded VM ID
+    when nobody is woken; the GATag panel above shows it always)."""
+    if d.outcome != "ga_log":
+        return "KVM decodes the GATag,\nwakes a vCPU"
+    field = d.kernel.gatag_vcpu_field
+    if d.woken_vcpu is None:
+        return f"KVM decodes vm_id {d.decoded_vm_id},\n{field} {d.decoded_vcpu} -> wakes nobody"
+    return f"KVM decodes the GATag:\n{field} {d.decoded_vcpu} -> wakes vCPU {d.woken_vcpu}"
+
+
+def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation], dict[str, Rectangle],
+                                  dict[str, Rectangle]]:
+    """The flow chart: a fixed box and label per node, and over each box a mark that
+    :func:`update_device_path` turns into a tint (path taken) or a veil (not taken).
+
+    Boxes are sized in points around their node's place, so they fit their labels at any
+    figure size and pixel ratio; only the marks and the wake node's text ever change, and
+    the edges between the boxes never move.
+    """
     labels = {
         "device": "device\ninterrupt",
         "irte": "IRTE lookup\nGuestMode?",
@@ -130,84 +218,129 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation]]:
         "doorbell": "IsRun=1:\ndoorbell, no exit",
         "ga_log": "IsRun=0, GALogIntr=1:\nGA log entry + interrupt",
         "irr_only": "IsRun=0, GALogIntr=0:\nwait for next VMRUN",
-        "wake": "KVM decodes the GATag,\nwakes a vCPU",
+        "wake": _WAKE_WIDEST[0],
     }
-    nodes = {}
+    fig = ax.figure
+    measure = RendererAgg(1, 1, fig.dpi)
+    nodes, boxes, marks = {}, {}, {}
     for k, (x, y) in _NODES.items():
-        nodes[k] = ax.text(x, y, labels[k], ha="center", va="center", fontsize=8,
-                           transform=ax.transAxes,
-                           bbox=dict(boxstyle="round,pad=0.4", fc=_OFF, ec=PALETTE["grey"]))
+        t = ax.text(x, y, labels[k], ha="center", va="center", fontsize=8, transform=ax.transAxes,
+                    zorder=3)
+        exts = [t.get_window_extent(measure)]
+        for other in _WAKE_WIDEST[1:] if k == "wake" else ():
+            t.set_text(other)
+            exts.append(t.get_window_extent(measure))
+        w = max(e.width for e in exts) * 72 / fig.dpi + 2 * _PAD
+        h = max(e.height for e in exts) * 72 / fig.dpi + 2 * _PAD
+        # a w x h points box centred on (x, y) in axes coordinates
+        at = (Affine2D().scale(w / 72, h / 72).translate(-w / 144, -h / 144) + fig.dpi_scale_trans
+              + ScaledTranslation(x, y, ax.transAxes))
+        boxes[k] = Rectangle((0, 0), 1, 1, transform=at, facecolor=_OFF, edgecolor=PALETTE["grey"],
+                             linewidth=1, zorder=2)
+        marks[k] = Rectangle((0, 0), 1, 1, transform=at, zorder=4)
+        for r in (boxes[k], marks[k]):
+            ax.add_artist(r)
+        nodes[k] = t
+    nodes["wake"].set_text("KVM decodes the GATag,\nwakes a vCPU")
+    nodes["wake"].set_zorder(5)  # over its mark (the others are under theirs)
     arrows = []
     for a, b in _EDGES:
         same_row = _NODES[a][1] == _NODES[b][1]
-        arrows.append(ax.annotate("", xy=(0.0, 0.5) if same_row else (0.5, 1.0), xycoords=nodes[b],
-                    xytext=(1.0, 0.5) if same_row else (0.5, 0.0), textcoords=nodes[a],
-                    arrowprops=dict(arrowstyle="->", color=PALETTE["grey"], lw=1, shrinkA=4, shrinkB=4)))
+        arrows.append(ax.annotate("", xy=(0.0, 0.5) if same_row else (0.5, 1.0), xycoords=boxes[b],
+                    xytext=(1.0, 0.5) if same_row else (0.5, 0.0), textcoords=boxes[a],
+                    arrowprops=dict(arrowstyle="->", color=PALETTE["grey"], lw=1, shrinkA=1.5,
+                                    shrinkB=1.5)))
     ax.set_axis_off()
-    return nodes, arrows
+    return nodes, arrows, boxes, marks
 
 
-def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True) -> DeviceArtists:
+def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True,
+                sentences: bool = True) -> DeviceArtists:
     """Draw the whole path of ``d`` into ``fig`` (which should be empty); returns the artists.
 
     ``all_digits=False`` writes single bits only in the GATag panel and shows the IRTE and GA
     log as field values: far fewer texts, so explorers redraw faster.
+
+    ``sentences=False`` leaves out what an explorer's HTML readout says instead: the title
+    (:func:`summary`), the hex words in the panel headings (:func:`words`), the tag arithmetic
+    (:func:`tag_arithmetic`) and the verdict (:func:`verdict`).  The figure keeps the bits, the
+    field values, the tag split and the flow chart with the vCPU KVM wakes; it needs less
+    height, and a change redraws far fewer texts.
     """
-    gs = fig.add_gridspec(5, 1, height_ratios=[1.15, 1.15, 1.0, 0.85, 1.9])
+    ratios = [1.15, 1.15, 1.0, 0.85, 1.9] if sentences else [1.0, 1.15, 0.95, 0.6, 2.0]
+    gs = fig.add_gridspec(5, 1, height_ratios=ratios)
     ax_hi, ax_lo, ax_log, ax_tag, ax_flow = (fig.add_subplot(gs[i]) for i in range(5))
     hi = bitfield(IRTE_GA_HI, d.irte.hi, ax_hi, show_digits=all_digits)
     lo = bitfield(IRTE_GA_LO, d.irte.lo, ax_lo, show_digits=all_digits)
     log = bitfield(GA_LOG_ENTRY, 0, ax_log, show_digits=all_digits)
-    headings = [ax.set_title("", loc="left", fontsize=10) for ax in (ax_hi, ax_lo, ax_log)]
+    headings = [ax.set_title(what, loc="left", fontsize=10)
+                for ax, what in zip((ax_hi, ax_lo, ax_log), _HEADINGS)]
     for a in (hi, lo, log):
         _rotate_narrow(a)
-        a.value_text.set_visible(False)  # the value goes into the axes title instead
+        a.value_text.set_visible(False)  # the value goes into the axes title (or the readout)
+        for t in a.values.values():
+            # a little lower than bitfield() puts them, clear of the row of digits: a changed
+            # digit then redraws the row, not every field value under it
+            x, y = t.get_position()
+            t.set_position((x, y - _VALUE_DROP))
     note = ax_log.text(32, -0.9, "", ha="center", va="center", fontsize=10, fontweight="bold",
                        color=PALETTE["black"])
-    vm, vc, digits, vm_label, vc_label, decode = _tag_axes(ax_tag)
+    # over the cells and their digits (which stay fixed: a change redraws only the veil)
+    veil = Rectangle((0, 0), GA_LOG_ENTRY.width, 1, facecolor=to_rgba("white", _VEIL_LOG),
+                     edgecolor="none", zorder=3.5)
+    ax_log.add_artist(veil)
+    vm, vc, digits, vm_label, vc_label, decode = _tag_axes(ax_tag, decode=sentences)
     ax_tag.set_title("GATag as KVM splits it", loc="left", fontsize=10)
-    nodes, arrows = _flow_axes(ax_flow)
-    verdict_text = ax_flow.text(0.5, -0.02, "", ha="center", va="top", fontsize=10, fontweight="bold",
-                                transform=ax_flow.transAxes)
-    title = fig.suptitle("", fontsize=11, x=0.01, ha="left")
-    arts = DeviceArtists(hi, lo, log, note, vm, vc, digits, vm_label, vc_label, decode, nodes,
-                         verdict_text, title, headings, arrows)
+    nodes, arrows, boxes, marks = _flow_axes(ax_flow)
+    verdict_text = title = None
+    if sentences:
+        verdict_text = ax_flow.text(0.5, -0.02, "", ha="center", va="top", fontsize=10,
+                                    fontweight="bold", transform=ax_flow.transAxes)
+        title = fig.suptitle("", fontsize=11, x=0.01, ha="left")
+    arts = DeviceArtists(hi, lo, log, note, veil, vm, vc, digits, vm_label, vc_label, decode, nodes,
+                         verdict_text, title, headings, arrows, boxes, marks)
     update_device_path(arts, d)
     return arts
 
 
+def _hide_if_empty(digits: BitDigits) -> None:
+    """A digit collection with no cells to write draws nothing: say so (an empty collection
+    cannot tell where it draws, and would count as covering the whole figure)."""
+    for c in digits.artists:
+        c.set_visible(len(c.get_offsets()) > 0)
+
+
 def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") -> None:
-    """Show interrupt ``d`` in the artists of :func:`device_path`; ``note`` goes under the title."""
+    """Show interrupt ``d`` in the artists of :func:`device_path`; ``note`` goes under the title
+    (if the figure has one)."""
     r = d.kernel
     update_bitfield(arts.irte_hi, d.irte.hi)
     update_bitfield(arts.irte_lo, d.irte.lo)
     has_log = d.ga_log_entry is not None
     update_bitfield(arts.log, d.ga_log_entry if has_log else 0)
-    arts.log.fields.set_alpha(1.0 if has_log else 0.25)
-    arts.log.digits.set_alpha(1.0 if has_log else 0.3)
+    arts.log_veil.set_visible(not has_log)  # greys out the cells of an entry never written
     for t in arts.log.values.values():
-        t.set_alpha(1.0 if has_log else 0.3)
+        t.set_visible(has_log)  # no entry, no field values (its cells stay, greyed out)
+    for bd in (arts.irte_hi.digits, arts.irte_lo.digits, arts.log.digits):
+        _hide_if_empty(bd)
     arts.log_note.set_text("" if has_log else "no GA log entry is written for this interrupt")
-    for a, h, what in zip((arts.irte_hi, arts.irte_lo, arts.log), arts.headings,
-                          ("IRTE (guest mode), bits 127:64", "IRTE (guest mode), bits 63:0",
-                           "GA log entry the IOMMU appends (64 bits)")):
-        h.set_text(f"{what} = {a.value_text.get_text().split(' = ')[-1]}"
-                                     + ("" if a is not arts.log or has_log else "  (none written)"))
+    if arts.sentences:
+        for h, (what, word) in zip(arts.headings, words(d)):
+            h.set_text(f"{what} = {word}" if word.startswith("0x") else f"{what}: {word}")
     # the GATag as this release's KVM reads it
     tag = d.irte.fields()["ga_tag"]
     vb = r.gatag_vcpu_bits
     arts.tag_vm.set_bounds(0, 0, 32 - vb, 1)
     arts.tag_vcpu.set_bounds(32 - vb, 0, vb, 1)
     arts.tag_digits.show(tag)
+    _hide_if_empty(arts.tag_digits)
     vm_val, vc_val = tag >> vb, tag & r.gatag_vcpu_mask
     arts.tag_vm_label.set_position(((32 - vb) / 2, 1.15))
     arts.tag_vm_label.set_text(f"vm_id [31:{vb}] = {vm_val}")
     arts.tag_vcpu_label.set_position((32 - vb / 2, 1.15))
     arts.tag_vcpu_label.set_text(f"{r.gatag_vcpu_field} [{vb - 1}:0] = {vc_val}")
-    arts.tag_decode.set_text(
-        f"tag 0x{tag:08X} on {r.name}: vm_id = tag >> {vb} = {vm_val}; "
-        f"{r.gatag_vcpu_field} = tag & 0x{r.gatag_vcpu_mask:X} = {vc_val}"
-        + ("" if d.outcome == "ga_log" else "   (decoded only when a GA log entry is written)"))
+    if arts.tag_decode is not None:
+        arts.tag_decode.set_text(tag_arithmetic(d))
     # flow chart
     taken = {"device", "irte"}
     if d.outcome == "remapped":
@@ -216,29 +349,26 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
         taken |= {"irr", d.outcome}
         if d.outcome == "ga_log":
             taken.add("wake")
-    for k, t in arts.nodes.items():
-        fc = _OFF
-        if k in taken:
-            fc = _ON.get(k, PALETTE["light"] if k != "wake" else PALETTE["orange"])
-        if k == "wake" and d.outcome == "ga_log":
-            fc = PALETTE["vermillion"] if (d.wrong_vcpu or d.woken_vcpu is None) else PALETTE["green"]
-        t.get_bbox_patch().set_facecolor(fc)
-        t.get_bbox_patch().set_edgecolor(PALETTE["black"] if k in taken else PALETTE["grey"])
-        t.set_alpha(1.0 if k in taken else 0.45)
-    if d.outcome == "ga_log":
-        woke = "nobody" if d.woken_vcpu is None else f"vCPU {d.woken_vcpu}"
-        arts.nodes["wake"].set_text(f"KVM decodes the GATag:\nvm_id {d.decoded_vm_id}, "
-                                    f"{r.gatag_vcpu_field} {d.decoded_vcpu} -> wakes {woke}")
-    else:
-        arts.nodes["wake"].set_text("KVM decodes the GATag,\nwakes a vCPU")
-    bad = d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None)
-    arts.verdict.set_text(verdict(d))
-    arts.verdict.set_color(PALETTE["vermillion"] if bad else PALETTE["black"])
-    f = d.irte.fields()
-    arts.title.set_text(
-        f"Device interrupt on {r.name}: GuestMode={f['guest_mode']}, IsRun={f['is_run']}, "
-        f"GALogIntr={f['ga_log_intr']}, vector 0x{f['vector']:02X}, GATag 0x{tag:08X}"
-        + (f"\n{note}" if note else ""))
+    for k, m in arts.marks.items():
+        if k == "wake" and k in taken:  # filled solid under its label: red for a wrong wakeup
+            m.set_facecolor(PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["green"])
+            m.set_edgecolor(PALETTE["black"])
+            m.set_linewidth(1.5)
+        elif k in taken:  # tinted in the outcome's colour (if it has one), framed in black
+            m.set_facecolor(to_rgba(_ON[k], _TINT) if k in _ON else "none")
+            m.set_edgecolor(PALETTE["black"])
+            m.set_linewidth(1.5)
+        else:  # veiled: the path does not go there
+            m.set_facecolor(to_rgba("white", _VEIL))
+            m.set_edgecolor(to_rgba("white", _VEIL))
+            m.set_linewidth(1.0)
+    arts.nodes["wake"].set_text(_wake_text(d))
+    arts.nodes["wake"].set_alpha(1.0 if "wake" in taken else 1 - _VEIL)
+    if arts.verdict is not None:
+        arts.verdict.set_text(verdict(d))
+        arts.verdict.set_color(PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["black"])
+    if arts.title is not None:
+        arts.title.set_text(summary(d) + (f"\n{note}" if note else ""))
 
 
 def example(kernel: object = "6.2", vm_id: int = 1, vcpu: int = 300, is_run: bool = False,

@@ -8,7 +8,9 @@ import ipywidgets as W
 
 from ..gatag import encode
 from ..iommu import deliver, make_irte
-from ..plots.device import device_path, update_device_path, verdict
+from ..plots.device import (device_path, summary, tag_arithmetic, update_device_path, verdict, words,
+                            wrong_wakeup)
+from ..plots._style import PALETTE
 from ..releases import release
 from ._base import Explorer
 from .past512 import KERNEL_OPTIONS, freeze_layout
@@ -32,7 +34,9 @@ class DeviceInterruptExplorer(Explorer):
     pick a vCPU to wake, or only sets the IRR bit (IsRun=0, GALogIntr=0).
     """
 
-    figsize = (11.5, 9.0)
+    #: The sentences (verdict, tag arithmetic, hex words, settings) are in the HTML readout, so
+    #: the figure is smaller than the notebook's static ones.
+    figsize = (10.0, 7.0)
 
     def _make_controls(self):
         return {
@@ -80,24 +84,39 @@ class DeviceInterruptExplorer(Explorer):
 
     def _draw(self):
         d = deliver(make_irte(0x32C, VECTOR), "6.3")
-        self._arts = device_path(d, self.figure, all_digits=True)
+        self._arts = device_path(d, self.figure, all_digits=True, sentences=False)
         freeze_layout(self.figure)
         a = self._arts
+        # only what an update can change.  Fixed: the IRTE's high half (vector, backing page
+        # and destination are constants here), the panel headings, the bit-field labels and
+        # cells, and the flow chart's labels, boxes and edges; a node taken or not changes only
+        # the mark over its box (every path starts at the device and the IRTE lookup, whose
+        # marks are fixed too), and a GA log entry not written only the veil over its cells.
         changing = []
-        for bf in (a.irte_hi, a.irte_lo, a.log):
+        for bf in (a.irte_lo, a.log):
             changing += bf.digits.artists + list(bf.values.values())
-        self.dynamic = ([a.log.fields, a.tag_vm, a.tag_vcpu] + changing + a.tag_digits.artists
-                        + [a.tag_vm_label, a.tag_vcpu_label, a.tag_decode, a.log_note]
-                        + a.arrows + list(a.nodes.values()) + [a.verdict, a.title] + a.headings)
+        marks = [m for k, m in a.marks.items() if k not in ("device", "irte")]
+        self.dynamic = ([a.tag_vm, a.tag_vcpu] + changing + [a.log_veil] + a.tag_digits.artists
+                        + [a.tag_vm_label, a.tag_vcpu_label, a.log_note] + marks + [a.nodes["wake"]])
 
     def _update(self):
         d = self.interrupt()
         self.model = d
         notes = self.notes()
-        update_device_path(self._arts, d, note=notes[0] if notes else "")
-        steps = "".join(f"<li>{html.escape(s)}</li>" for s in d.steps)
-        bad = d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None)
-        colour = "#D55E00" if bad else "#000000"
-        extra = "".join(f"<br><i>{html.escape(n)}</i>" for n in notes)
-        self.readout.value = (f"<b style='color:{colour}'>{html.escape(verdict(d))}</b>"
-                              f"<ol>{steps}</ol>IRTE = {d.irte.hex}" + extra)
+        update_device_path(self._arts, d)
+        self.readout.value = readout(d, notes)
+
+
+def readout(d, notes=()) -> str:
+    """The HTML under the figure: the verdict (red when the wrong vCPU or nobody is woken), the
+    settings, any caveats, the tag arithmetic, the steps, and the IRTE and GA log as hex words.
+    The figure shows none of these sentences: they are cheaper here than re-rendered as text."""
+    colour = PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["black"]
+    steps = "".join(f"<li>{html.escape(s)}</li>" for s in d.steps)
+    extra = "".join(f"<br><i>{html.escape(n)}</i>" for n in notes)
+    hexes = "<br>".join(f"{html.escape(what)} = <code>{word}</code>" if word.startswith("0x")
+                        else f"{html.escape(what)}: {html.escape(word)}" for what, word in words(d))
+    return (f"<b style='color:{colour}'>{html.escape(verdict(d))}</b>"
+            f"<br>{html.escape(summary(d))}{extra}"
+            f"<br>GATag split: <code>{html.escape(tag_arithmetic(d))}</code>"
+            f"<ol>{steps}</ol>{hexes}<br>IRTE = <code>{d.irte.hex}</code>")
