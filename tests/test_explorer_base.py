@@ -5,7 +5,7 @@ import ipywidgets as W
 import numpy as np
 import pytest
 
-from avicviz.widgets._base import Explorer, option_values
+from avicviz.widgets._base import Explorer, _extent, _rows_cols, option_values
 
 
 class Bars(Explorer):
@@ -69,6 +69,47 @@ def test_dynamic_artists_are_blitted_and_change_the_pixels():
     # the blitted picture equals a full redraw of the same state
     ex.canvas.draw()
     assert (after == _pixels(ex)).all()
+
+
+def test_an_unchanged_picture_is_not_sent_again():
+    ex, calls = _attached()
+    ex.set(n=4)
+    sent = []
+    ex.canvas.send_binary = sent.append
+    ex.set(n=4)  # same value: the model runs, nothing on the figure changes
+    assert sent == [] and ex.updates == 3
+    ex.set(n=5)
+    assert len(sent) == 1
+
+
+def test_savefig_includes_the_blitted_artists(tmp_path):
+    import io as _io
+
+    from PIL import Image as _Image
+
+    class Titled(Bars):  # a figure-level text that changes: matplotlib drops it from files
+        def _draw(self):
+            super()._draw()
+            self.caption = self.figure.text(0.02, 0.99, "", va="top", fontsize=8)
+            self.dynamic.append(self.caption)
+
+        def _update(self):
+            super()._update()
+            self.caption.set_text(f"n = {self.params['n']}")
+
+    ex = Titled(n=6)
+    ex.canvas.syncing_data_url = False
+    ex.canvas.draw()
+    r0, r1, c0, c1 = _rows_cols(_extent(ex.caption, ex.canvas.get_renderer()), 200, 300, 0)
+    inked = {}
+    for save in (ex.savefig, ex.figure.savefig):
+        buf = _io.BytesIO()
+        save(buf, format="png", dpi=ex.figure.dpi)
+        saved = np.asarray(_Image.open(buf).convert("RGB"))
+        inked[save] = int((saved[r0:r1, c0:c1] < 128).any(axis=2).sum())
+    # Explorer.savefig writes the caption "n = 6"; matplotlib's own leaves it out
+    assert inked[ex.savefig] > inked[ex.figure.savefig] + 20
+    assert all(a.get_animated() for a in ex.dynamic)  # and blitting goes on afterwards
 
 
 def test_a_figure_of_fractional_pixels_is_still_blitted():

@@ -168,6 +168,8 @@ def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
     """Where an artist draws, in display pixels (None if it draws nothing or cannot say)."""
     if not a.get_visible():
         return None
+    if isinstance(a, Collection) and (not len(a.get_paths()) or not np.asarray(a.get_offsets()).size):
+        return None  # an empty collection (a scatter of no points) draws nothing
     try:
         bb = a.get_window_extent(renderer)
     except Exception:  # an artist that cannot tell: treat as covering the figure
@@ -389,6 +391,20 @@ class Explorer:
         """Ask for a full redraw after this update (something outside ``dynamic`` changed)."""
         self._needs_full = True
 
+    def savefig(self, fname: Any, **kwargs: Any) -> None:
+        """Save the figure as it looks now (``Figure.savefig`` arguments).
+
+        Use this rather than ``explorer.figure.savefig``: the artists a control changes are
+        drawn separately (blitted), and matplotlib leaves such artists out of a saved file.
+        """
+        for a in self.dynamic:
+            a.set_animated(False)
+        try:
+            self.figure.savefig(fname, **kwargs)
+        finally:
+            for a in self.dynamic:
+                a.set_animated(True)
+
     def reset(self) -> "Explorer":
         """Back to the default settings."""
         return self.set(**self._defaults)
@@ -457,7 +473,7 @@ class Explorer:
         for a in artists:
             self.figure.draw_artist(a)
 
-    def _blit_changes(self) -> None:
+    def _blit_changes(self) -> bool:
         """Redraw only where dynamic artists changed.
 
         Texts are by far the slowest artists to draw, and most of an explorer's texts do not
@@ -465,6 +481,7 @@ class Explorer:
         background is restored and every dynamic artist overlapping that place is drawn again;
         anything those artists paint outside the changed places is put back as it was.  The
         result equals drawing every dynamic artist on the background (the tests check that).
+        Returns False when no dynamic artist changed (nothing painted, nothing to send).
         """
         renderer = self.canvas.get_renderer()
         seen = self._seen
@@ -484,7 +501,7 @@ class Explorer:
                 dirty += [e for e in (ext, old[1] if old else None) if e is not None]
             seen[id(a)] = (sig, ext, pts)
         if not dirty:
-            return
+            return False
         buf = np.asarray(renderer.buffer_rgba())
         h, w = buf.shape[:2]
         rects = [_rows_cols(e, h, w, 3) for e in dirty]
@@ -516,6 +533,7 @@ class Explorer:
         for (r0, r1, c0, c1), old, outside in keep:
             np.copyto(px[r0:r1, c0:c1], old, where=outside)
         self.canvas._changed = box
+        return True
 
     def _present(self) -> None:
         """Show the updated artists: blit them if possible, else draw the whole figure."""
@@ -525,8 +543,8 @@ class Explorer:
             return
         if (self.dynamic and self._background is not None and not self._needs_full
                 and self._bg_pixels is not None and self._bg_pixels.shape[:2] == self._size()):
-            self._blit_changes()
-            self.canvas.blit(self.figure.bbox)
+            if self._blit_changes():  # nothing changed: no picture to send
+                self.canvas.blit(self.figure.bbox)
         else:
             self._needs_full = False
             self.canvas.draw()  # draws, caches the background and sends the picture
