@@ -200,7 +200,14 @@ def aliases(vcpus: int | Sequence[int], kernel: object = None, vm_id: int = 1) -
         n = check_int("vcpus", vcpus, 1, 1 << 16)
         ids = np.arange(n, dtype=np.int64)
     else:
-        ids = np.asarray([check_int("vcpu_id", v, 0, U32_MAX) for v in vcpus], dtype=np.int64)
+        arr = vcpus if isinstance(vcpus, np.ndarray) else None
+        if arr is not None and arr.ndim == 1 and arr.dtype.kind in "iu":  # checked at once
+            bad = (arr < 0) | (arr > U32_MAX)
+            if bad.any():
+                check_int("vcpu_id", int(arr[np.argmax(bad)]), 0, U32_MAX)  # raises, naming it
+            ids = arr.astype(np.int64)
+        else:
+            ids = np.asarray([check_int("vcpu_id", v, 0, U32_MAX) for v in vcpus], dtype=np.int64)
         if ids.size == 0:
             raise ValueError("vcpus=[] is empty: give at least one vCPU")
         if np.unique(ids).size != ids.size:

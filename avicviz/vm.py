@@ -300,7 +300,7 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
     woken = np.full(n, -2, dtype=np.int64)  # -2: not posted (legacy remapping)
     if avic_active:
         posted = in_table
-        a = aliases([int(x) for x in ids], r)
+        a = aliases(np.asarray(ids, dtype=np.int64), r)
         woken = np.where(posted, a.woken, -2)
     if policy == "partial-avic":
         notes.append("WHAT-IF policy from the Feb 2023 LKML thread, never merged")

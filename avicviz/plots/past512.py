@@ -356,6 +356,7 @@ class CostArtists:
     level_texts: dict[str, Text]
     title: Text
     counts: np.ndarray
+    marker_text: Text | None = None  # the marked VM's size and expected cost, beside the marker
 
 
 _LEVEL_X = {"accelerated": 1.1, "incomplete_ipi": 9.0, "emulated": 90.0}
@@ -420,10 +421,16 @@ def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
                whatif: Sweep | None = None, vcpus: int = 600, max_vcpus: int = 4096) -> CostArtists:
     """Expected cycles per IPI vs vCPU count on one release, from ASSUMED per-path costs."""
     counts = np.arange(1, max_vcpus + 1)
-    line, = ax.plot(counts, np.full(max_vcpus, np.nan), color=PALETTE["blue"], lw=2.2, label="")
+    # fixed legend labels (the release and CPU are in the title): the legend never changes
+    line, = ax.plot(counts, np.full(max_vcpus, np.nan), color=PALETTE["blue"], lw=2.2,
+                    label="Linux (kernel rule)")
     whatif_line, = ax.plot(counts, np.full(max_vcpus, np.nan), color=_WHATIF_COLOUR, lw=1.6,
-                           ls=(0, (4, 2.5)), label="")
-    marker, = ax.plot([], [], "o", color=PALETTE["vermillion"], ms=8, zorder=10, label="")
+                           ls=(0, (4, 2.5)), label=WHATIF_LABEL)
+    marker, = ax.plot([], [], "o", color=PALETTE["vermillion"], ms=8, zorder=10,
+                      label="the VM of the vCPUs slider")
+    marker_text = ax.annotate("", (1, 0), xytext=(0, 9), textcoords="offset points", ha="center",
+                              va="bottom", fontsize=8, color=PALETTE["vermillion"], zorder=11,
+                              annotation_clip=False)
     levels, level_texts = {}, {}
     names = {"accelerated": "accelerated IPI", "incomplete_ipi": "incomplete-IPI exit",
              "emulated": "emulated IPI"}
@@ -442,7 +449,7 @@ def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
     ax.legend(handles=[line, whatif_line, marker], loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize=7, frameon=False)
     title = ax.set_title("", loc="left", fontsize=9)
-    arts = CostArtists(line, whatif_line, marker, levels, level_texts, title, counts)
+    arts = CostArtists(line, whatif_line, marker, levels, level_texts, title, counts, marker_text)
     update_cost_chart(arts, s, costs, whatif, vcpus)
     return arts
 
@@ -470,28 +477,30 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
     n = arts.counts.size
     y = expected_cost(s, c["accelerated"], c["incomplete_ipi"], c["emulated"], n)
     arts.line.set_ydata(y)
-    arts.line.set_label(f"{s.kernel.range_name}, CPU {s.cpu}")
     if whatif is None:
         arts.whatif.set_ydata(np.full(n, np.nan))
         arts.whatif.set_visible(False)
     else:
         arts.whatif.set_ydata(expected_cost(whatif, c["accelerated"], c["incomplete_ipi"], c["emulated"], n))
         arts.whatif.set_visible(True)
-    arts.whatif.set_label(f"{WHATIF_LABEL}, on {s.kernel.range_name}")
     v = int(vcpus)
     yv = y[v - 1] if 1 <= v <= n else np.nan
     arts.marker.set_data([v], [yv])
-    arts.marker.set_label(f"{v} vCPUs: " + ("VM does not start" if np.isnan(yv) else f"{yv:.0f} cycles/IPI"))
+    if arts.marker_text is not None:
+        # where the VM does not start there is no dot: the text sits on the axis instead
+        arts.marker_text.xy = (min(max(v, 1), n), 0.0 if np.isnan(yv) else yv)
+        arts.marker_text.set_text(f"{v} vCPUs: " + ("VM does not start" if np.isnan(yv)
+                                                     else f"{yv:.0f} cycles/IPI"))
+        # near the right edge the text extends to the left of the marker
+        arts.marker_text.set_horizontalalignment("right" if v > n / 4 else "left")
     top = max(c.values())
     for k, line in arts.levels.items():
         line.set_ydata([c[k], c[k]])
         arts.level_texts[k].set_position((_LEVEL_X[k], c[k]))
         arts.level_texts[k].set_text(f"{arts.level_texts[k].get_gid()}: {c[k]:.0f} (assumed)")
     arts.line.axes.set_ylim(0, cost_axis_top(top))
-    leg = arts.line.axes.get_legend()
-    for t, h in zip(leg.get_texts(), (arts.line, arts.whatif, arts.marker)):
-        t.set_text(h.get_label())
-    arts.title.set_text(f"Expected IPI latency on {s.kernel.range_name} (IPIs to a random vCPU)\n{COST_SOURCE}")
+    arts.title.set_text(f"Expected IPI latency on {s.kernel.range_name}, CPU {s.cpu} (IPIs to a "
+                        f"random vCPU)\n{COST_SOURCE}")
 
 
 # ---- static figures ------------------------------------------------------------------------

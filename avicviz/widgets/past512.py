@@ -266,8 +266,8 @@ class CostExplorer(Explorer):
         self._arts = cost_chart(sweep("6.17"), self.figure.add_subplot())
         freeze_layout(self.figure)
         a = self._arts
-        self.dynamic = [a.line, a.whatif, a.marker, *a.levels.values(), *a.level_texts.values(),
-                        a.title, a.line.axes.get_legend()]
+        self.dynamic = [a.line, a.whatif, a.marker, a.marker_text, *a.levels.values(),
+                        *a.level_texts.values(), a.title]
         self._ylim = None
 
     def _update(self):
