@@ -67,7 +67,7 @@ def test_bench_explorer_really_updates_and_reports():
     row = bench.bench_explorer(Tiny, "extreme", rounds=1, baseline_rounds=1)
     assert row.explorer == "Tiny" and row.setting == "extreme" and row.changes == 6
     assert row.errors == []
-    for t in (row.ours, row.full_redraw, row.new_figure):
+    for t in (row.ours, row.cold, row.full_redraw, row.new_figure):
         assert 0 < t[0] <= t[1]
     md = bench.table([row])
     assert md.splitlines()[0].startswith("| explorer | setting |")

@@ -29,7 +29,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from ..gatag import encode
-from ..iommu import DeviceInterrupt, IRTE, deliver, make_irte
+from ..iommu import DeviceInterrupt, deliver, make_irte
 from ..layouts import GA_LOG_ENTRY, IRTE_GA_HI, IRTE_GA_LO
 from ._style import FIELD_COLOURS, PALETTE, new_figure
 from .bits import BitDigits, BitFieldArtists, bitfield, update_bitfield
