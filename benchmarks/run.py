@@ -308,6 +308,72 @@ if not hasattr(_avb.Explorer, "_unprobed_update"):
     _avb.Explorer._safe_update = _probed_update
 """
 
+#: A notebook the browser measurement writes next to the lessons: two trivial figures (one bar
+#: whose length follows a slider), one as an avicviz Explorer, one the common ipympl pattern
+#: (``set_xdata`` + ``draw_idle``).  The first gives the floor of the path from key press to
+#: pixels when the kernel does almost nothing; the second the common pattern on the same figure.
+_FLOOR_CELLS = (
+    """%matplotlib widget
+import ipywidgets as W
+from avicviz.widgets._base import Explorer
+
+class Bar(Explorer):
+    figsize = (6.0, 2.0)
+
+    def _make_controls(self):
+        return {"n": W.IntSlider(value=5, min=0, max=100)}
+
+    def _draw(self):
+        ax = self.figure.add_subplot()
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 1)
+        self.bar, = ax.plot([0, 5], [0.5, 0.5], lw=8)
+        self.dynamic = [self.bar]
+
+    def _update(self):
+        self.bar.set_xdata([0, self.params["n"]])
+
+Bar()""",
+    """import matplotlib.pyplot as plt
+plt.ioff()
+fig, ax = plt.subplots(figsize=(6, 2))
+ax.set_xlim(0, 100)
+ax.set_ylim(0, 1)
+line, = ax.plot([0, 5], [0.5, 0.5], lw=8)
+slider = W.IntSlider(value=5, min=0, max=100)
+
+def on_change(change):
+    line.set_xdata([0, change["new"]])
+    fig.canvas.draw_idle()
+
+slider.observe(on_change, names="value")
+fig.canvas.header_visible = False
+W.VBox([slider, fig.canvas])""",
+)
+FLOOR_CASES = ("floor: a one-bar avicviz Explorer (the kernel does almost nothing)",
+               "baseline: the same bar with ipympl set_xdata + draw_idle")
+
+
+def _write_floor_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in _FLOOR_CELLS]
+    nbformat.write(nb, path)
+
+
+def _presses(harness: Any, page: Any, slider: Any, canvas: Any, repeats: int) -> list[float]:
+    """Key press -> changed pixels (ms) for ``repeats`` presses after two warm-up presses."""
+    samples = []
+    for i in range(repeats + 2):
+        key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+        ms = harness.key_to_pixels_ms(page, slider, canvas, key=key)
+        if i >= 2 and ms is not None:
+            samples.append(ms)
+    return samples
+
+
 #: (lesson, explorer) pairs whose first slider the browser measurement moves.
 BROWSER_CASES = (("02_gatag.ipynb", "GATagExplorer"), ("03_past_512.ipynb", "Past512Explorer"))
 
@@ -340,15 +406,10 @@ def browser_latency(repeats: int) -> list[tuple[str, float | None, str]]:
                         fig = panel.locator(harness.FIGURE).first
                         slider = harness.explorer_box(fig).locator(harness.SLIDER).first
                         canvas = fig.locator("canvas").first
-                        samples = []
                         harness.run_in_kernel(page, panel.copy_name, _KERNEL_PROBE)
-                        for i in range(repeats + 2):
-                            if i == 2:  # after the warm-up presses: time only the measured ones
-                                harness.run_in_kernel(page, panel.copy_name, "_avicviz_probe.clear()")
-                            key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
-                            ms = harness.key_to_pixels_ms(page, slider, canvas, key=key)
-                            if i >= 2 and ms is not None:
-                                samples.append(ms)
+                        _presses(harness, page, slider, canvas, 0)  # warm up
+                        harness.run_in_kernel(page, panel.copy_name, "_avicviz_probe.clear()")
+                        samples = _presses(harness, page, slider, canvas, repeats)
                         probe = json.loads(harness.run_in_kernel(
                             page, panel.copy_name, "print(_json.dumps(_avicviz_probe))"))
                         if samples:
@@ -366,6 +427,18 @@ def browser_latency(repeats: int) -> list[tuple[str, float | None, str]]:
                             out.append((f"{name} ({lesson})", None, "the canvas never changed"))
                     finally:
                         harness.shutdown_kernel(page, panel.copy_name)
+                _write_floor_notebook(root / "bench_floor.ipynb")
+                panel = harness.open_and_run_all(page, server, "bench_floor.ipynb")
+                try:
+                    figs = panel.locator(harness.FIGURE)
+                    for i, name in enumerate(FLOOR_CASES):
+                        fig = figs.nth(i)
+                        slider = harness.explorer_box(fig).locator(harness.SLIDER).first
+                        samples = _presses(harness, page, slider, fig.locator("canvas").first, repeats)
+                        out.append((name, statistics.median(samples) if samples else None,
+                                    f"{len(samples)} presses" if samples else "the canvas never changed"))
+                finally:
+                    harness.shutdown_kernel(page, panel.copy_name)
     except Exception as e:  # reported, the benchmark never fails
         out.append(("browser", None, f"failed: {type(e).__name__}: {e}"))
     return out
@@ -462,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, median, note in lat:
         if median is None:
             md.append(f"| browser: {name} | not measured: {note} | <= {TARGET_BROWSER_MS:g} ms | - |")
+        elif name in FLOOR_CASES:  # references for the lessons' figures, no target of their own
+            md.append(f"| browser key press -> changed pixels, {name} (median, {note}) "
+                      f"| {median:.0f} ms | reference | - |")
         else:
             md.append(f"| browser key press -> changed pixels: {name} (median{', ' + note if note else ''}) "
                       f"| {median:.0f} ms | <= {TARGET_BROWSER_MS:g} ms | "
