@@ -539,6 +539,9 @@ def move_slider(page, slider_locator, key: str = "ArrowRight", n: int = 1) -> No
 
 
 _WATCH_JS = """([canvas, handle, timeoutMs]) => { window.__avicvizWatch = new Promise((resolve) => {
+  // Reading a canvas back costs the page's main thread time (and a GPU read-back), so the
+  // watcher reads it only after something was drawn into it, plus every 250 ms in case a
+  // picture arrives another way. The time reported is when the first changing draw happened.
   const sum = (c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let h = 0x811c9dc5 | 0;
@@ -548,14 +551,30 @@ _WATCH_JS = """([canvas, handle, timeoutMs]) => { window.__avicvizWatch = new Pr
     return h;
   };
   const start = sum(canvas);
-  let t0 = null;
+  const ctx = canvas.getContext('2d');
+  let t0 = null, drawnAt = null, lastCheck = performance.now();
+  const draw = ctx.drawImage;
+  ctx.drawImage = function (...args) {
+    const r = draw.apply(this, args);
+    if (t0 !== null && drawnAt === null) drawnAt = performance.now();
+    return r;
+  };
   const onKey = (e) => { if (t0 === null) t0 = performance.now(); };
   handle.addEventListener('keydown', onKey, {capture: true});
-  const give = (v) => { handle.removeEventListener('keydown', onKey, {capture: true}); resolve(v); };
+  const give = (v) => {
+    handle.removeEventListener('keydown', onKey, {capture: true});
+    delete ctx.drawImage;  // back to the prototype's
+    resolve(v);
+  };
   const began = performance.now();
   const tick = () => {
-    if (t0 !== null && sum(canvas) !== start) return give(performance.now() - t0);
-    if (performance.now() - began > timeoutMs) return give(null);
+    const now = performance.now();
+    if (t0 !== null && (drawnAt !== null || now - lastCheck > 250)) {
+      lastCheck = now;
+      if (sum(canvas) !== start) return give((drawnAt !== null ? drawnAt : now) - t0);
+      drawnAt = null;  // drawn, but nothing changed yet: wait for the next picture
+    }
+    if (now - began > timeoutMs) return give(null);
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
@@ -564,8 +583,10 @@ _WATCH_JS = """([canvas, handle, timeoutMs]) => { window.__avicvizWatch = new Pr
 
 def key_to_pixels_ms(page, slider_locator, canvas_locator, key: str = "ArrowRight",
                      timeout: float = 10) -> float | None:
-    """Milliseconds from one key press on the slider's handle to the first changed pixel of the
-    canvas (polled every animation frame).  None if the canvas did not change within ``timeout``.
+    """Milliseconds from one key press on the slider's handle to the first changed pixels of the
+    canvas: the time of the first picture drawn into the canvas (``drawImage``, as ipympl paints
+    one) after which its pixels differ from before the press.  None if the canvas did not change
+    within ``timeout``.
 
     Waits for a stable canvas first.  For a series, alternate ArrowRight and ArrowLeft.
     """
