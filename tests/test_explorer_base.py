@@ -283,3 +283,22 @@ def test_remembered_text_bitmaps_give_the_same_pixels_as_matplotlib():
         fig.draw(renderer)
         assert (np.asarray(renderer.buffer_rgba()) == expected).all()
     assert _text_bitmap.cache_info().hits > before
+
+
+@pytest.mark.parametrize("xscale, yscale", [("linear", "linear"), ("log", "linear"), ("linear", "symlog")])
+def test_line_extents_from_extremes_match_matplotlib(xscale, yscale):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from avicviz.plots._style import new_figure
+    from avicviz.widgets._base import _line_extent
+
+    fig = new_figure(4, 3)
+    ax = fig.add_subplot(xscale=xscale, yscale=yscale)
+    x = np.arange(1, 4097, dtype=float)
+    y = np.where(x > 600, np.nan, np.sin(x / 50) * 300)
+    line, = ax.plot(x, y, marker="o", ms=5)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    got = _line_extent(line).extents
+    want = line.get_window_extent(canvas.get_renderer()).extents
+    assert np.allclose(got, want)

@@ -171,7 +171,9 @@ def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
     if isinstance(a, Collection) and (not len(a.get_paths()) or not np.asarray(a.get_offsets()).size):
         return None  # an empty collection (a scatter of no points) draws nothing
     try:
-        bb = a.get_window_extent(renderer)
+        bb = _line_extent(a) if isinstance(a, Line2D) else None
+        if bb is None:
+            bb = a.get_window_extent(renderer)
     except Exception:  # an artist that cannot tell: treat as covering the figure
         bb = a.figure.bbox
     if isinstance(a, Text) and a.get_bbox_patch() is not None and a.get_text():
@@ -192,6 +194,27 @@ def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
     if not np.all(np.isfinite(bb.extents)) or bb.width < 0 or bb.height < 0:
         bb = a.figure.bbox
     return tuple(float(v) for v in bb.extents)
+
+
+def _line_extent(a: Line2D) -> Bbox | None:
+    """A line's window extent from its data's extremes: on axes whose display x depends only on
+    data x and display y only on data y, each monotonically (linear, log, symlog scales), the box
+    of the transformed points is the box of the transformed extremes.  Transforming two corners
+    instead of every point saves milliseconds on 4096-point lines.  None: ask matplotlib."""
+    t = a.get_transform()
+    if not t.is_separable:
+        return None
+    xy = np.asarray(a.get_xydata(), dtype=float)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if not len(xy):
+        return Bbox([[0, 0], [0, 0]])  # as matplotlib says of a line with no points
+    corners = t.transform(np.array([xy.min(axis=0), xy.max(axis=0)]))
+    if not np.isfinite(corners).all():
+        return None
+    bb = Bbox.from_extents(*corners.min(axis=0), *corners.max(axis=0))
+    if a.get_marker() not in (None, "None", "none", "", " "):  # as Line2D.get_window_extent
+        bb = bb.padded(a.get_markersize() / 72.0 * a.figure.dpi * 0.5)
+    return bb
 
 
 def _offsets_extent(a: Collection) -> Bbox:
@@ -255,7 +278,8 @@ def _signature(a: Any) -> Any:
     if isinstance(a, AxesImage):
         return ("image", _digest(a.get_array()), tuple(a.get_extent()), a.get_clim(), a.get_alpha())
     if isinstance(a, Line2D):
-        return ("line", _digest(a.get_xydata()), to_rgba(a.get_color(), a.get_alpha()),
+        return ("line", (_digest(a.get_xdata(orig=True)), _digest(a.get_ydata(orig=True))),
+                to_rgba(a.get_color(), a.get_alpha()),
                 a.get_linestyle(), a.get_linewidth(), a.get_marker(), a.get_markersize(),
                 to_rgba(a.get_markerfacecolor()), to_rgba(a.get_markeredgecolor()),
                 a.get_markeredgewidth())
