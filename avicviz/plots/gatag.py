@@ -35,6 +35,7 @@ __all__ = [
     "update_vmid_chart",
     "alias_span",
     "vmid_xlim",
+    "vmid_labelled",
     "static_figures",
 ]
 
@@ -256,6 +257,7 @@ class VMIDArtists:
 
 _MAX_LABELS = 48
 _OLD_LABELS = 8
+_ALL_LABELS = 16  # up to this many new VMs every ID is written out (vmid_labelled)
 #: the largest VM ID of any release (24-bit field, v4.7..v6.2); the chart's y axis reaches it
 _VMID_TOP = max(r.gatag_vm_id_mask for r in releases())
 
@@ -298,8 +300,9 @@ def update_vmid_chart(arts: VMIDArtists, order: np.ndarray, ids: np.ndarray, ali
     arts.old.set_data(old_x, old_ids)
     # label slots: the first _OLD_LABELS for long-lived VMs, the rest for new ones, so that a
     # change of one group leaves the other's labels as they were (nothing to redraw there)
+    shown = vmid_labelled(ids)
     slots = ([*zip(old_x, old_ids)][:_OLD_LABELS] + [None] * max(_OLD_LABELS - old_ids.size, 0)
-             + [*zip(order, ids)])
+             + [pt if keep else None for pt, keep in zip(zip(order, ids), shown)])
     for t, pt in zip(arts.labels, slots + [None] * len(arts.labels)):
         if pt is not None:
             t.xy = pt
@@ -309,6 +312,24 @@ def update_vmid_chart(arts: VMIDArtists, order: np.ndarray, ids: np.ndarray, ali
     # one y range for every release (the largest VM-ID space), so a new release moves no axis
     arts.ax.set_ylim(0, max(mask, _VMID_TOP) * 40)
     arts.title.set_text(title)
+
+
+def vmid_labelled(ids: np.ndarray) -> np.ndarray:
+    """Which new VMs' IDs the chart writes out: all of them up to 16 VMs; beyond that the first
+    and last VM of every run of consecutive IDs (where the counter wrapped or skipped IDs in use),
+    which keeps 40 VMs readable.  The readout lists every ID.
+
+    >>> vmid_labelled(np.array([5, 6, 7])).tolist()
+    [True, True, True]
+    >>> ids = np.r_[1048573:1048576, 4:21]  # 3 IDs before the wrap, 17 after
+    >>> [int(i) for i in ids[vmid_labelled(ids)]]
+    [1048573, 1048575, 4, 20]
+    """
+    ids = np.asarray(ids)
+    if ids.size <= _ALL_LABELS:
+        return np.ones(ids.size, dtype=bool)
+    step = np.diff(ids) != 1
+    return np.r_[True, step] | np.r_[step, True]
 
 
 def vmid_xlim(new: int, old: int) -> tuple[float, float]:
