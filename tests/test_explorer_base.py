@@ -140,7 +140,7 @@ def test_without_a_browser_nothing_is_rendered_but_artists_update():
     ex = Bars()
     ex.set(n=5)
     assert ex.im.get_array()[0].tolist() == [1] * 5 + [0] * 5
-    assert ex._background is None
+    assert ex._bg_pixels is None  # nothing rendered, no cached background
     assert ex.updates == 2
 
 

@@ -245,20 +245,19 @@ def _running(n: int, every: int = 4) -> list[bool]:
     return [(i % every) != every - 1 for i in range(n)]
 
 
-def _fig_table_512() -> Figure:
-    fig = new_figure(9.0, 4.2)
-    ax = fig.add_subplot()
-    t = physical_table(range(300), "6.19", "x2avic", "x2apic", running=_running(300))
-    physical_grid(t, ax)
+def _fig_table(vcpus: int, cpu: str, height: float) -> Figure:
+    fig = new_figure(9.0, height)
+    t = physical_table(range(vcpus), "6.19", cpu, "x2apic", running=_running(vcpus))
+    physical_grid(t, fig.add_subplot())
     return fig
+
+
+def _fig_table_512() -> Figure:
+    return _fig_table(300, "x2avic", 4.2)
 
 
 def _fig_table_8pages() -> Figure:
-    fig = new_figure(9.0, 6.0)
-    ax = fig.add_subplot()
-    t = physical_table(range(1500), "6.19", "x2avic-ext", "x2apic", running=_running(1500))
-    physical_grid(t, ax)
-    return fig
+    return _fig_table(1500, "x2avic-ext", 6.0)
 
 
 def _fig_entry() -> Figure:

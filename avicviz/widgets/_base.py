@@ -20,6 +20,7 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 from ipympl.backend_nbagg import Canvas, FigureManager
+from matplotlib import rcParams
 from matplotlib.backends.backend_agg import get_hinting_flag
 from matplotlib.collections import Collection
 from matplotlib.colors import to_rgba
@@ -98,7 +99,6 @@ class _Canvas(Canvas):
         self._png_is_old = False
         return png_rgba(rows)
 
-
     def get_renderer(self):
         renderer = super().get_renderer()
         if renderer.__dict__.get("draw_text") is None:  # a new renderer (new size or dpi)
@@ -108,9 +108,13 @@ class _Canvas(Canvas):
 
 @lru_cache(maxsize=4096)
 def _text_bitmap(s: str, fonts: tuple, size: float, dpi: float, antialiased: bool,
-                 hinting: int) -> tuple[np.ndarray, float, float, float]:
-    """One line of text rasterised by FreeType as Agg does it, and its offsets (pixels)."""
-    font = get_font(fonts)
+                 hinting: int, hinting_factor: int, kerning_factor: int
+                 ) -> tuple[np.ndarray, float, float, float]:
+    """One line of text rasterised by FreeType as Agg does it, and its offsets (pixels).
+
+    The key holds everything the bitmap depends on, including the rcParams ``get_font`` reads.
+    """
+    font = get_font(fonts, hinting_factor)
     font.clear()
     font.set_size(size, dpi)
     font.set_text(s, 0, flags=hinting)
@@ -133,7 +137,8 @@ def _draw_text_cached(self: Any, gc: Any, x: float, y: float, s: str, prop: Any,
         return type(self).draw_text(self, gc, x, y, s, prop, angle, ismath, mtext)
     bitmap, d, xo, yo = _text_bitmap(s, tuple(fontManager._find_fonts_by_props(prop)),
                                      prop.get_size_in_points(), self.dpi,
-                                     bool(gc.get_antialiased()), get_hinting_flag())
+                                     bool(gc.get_antialiased()), get_hinting_flag(),
+                                     rcParams["text.hinting_factor"], rcParams["text.kerning_factor"])
     xd = d * sin(radians(angle))
     yd = d * cos(radians(angle))
     self._renderer.draw_text_image(bitmap, round(x + xo + xd), round(y + yo + yd) + 1, angle, gc)
@@ -196,6 +201,14 @@ def _extent(a: Any, renderer: Any) -> tuple[float, float, float, float] | None:
     return tuple(float(v) for v in bb.extents)
 
 
+#: how matplotlib spells "no line style" / "no marker"
+_NONE = (None, "None", "none", "", " ")
+
+
+def _has_markers(a: Line2D) -> bool:
+    return a.get_marker() not in _NONE
+
+
 def _line_extent(a: Line2D) -> Bbox | None:
     """A line's window extent from its data's extremes: on axes whose display x depends only on
     data x and display y only on data y, each monotonically (linear, log, symlog scales), the box
@@ -212,7 +225,7 @@ def _line_extent(a: Line2D) -> Bbox | None:
     if not np.isfinite(corners).all():
         return None
     bb = Bbox.from_extents(*corners.min(axis=0), *corners.max(axis=0))
-    if a.get_marker() not in (None, "None", "none", "", " "):  # as Line2D.get_window_extent
+    if _has_markers(a):  # as Line2D.get_window_extent
         bb = bb.padded(a.get_markersize() / 72.0 * a.figure.dpi * 0.5)
     return bb
 
@@ -239,8 +252,8 @@ def _offsets_extent(a: Collection) -> Bbox:
 def _marker_points(a: Any) -> tuple[frozenset, float] | None:
     """For a visible line drawn as markers only (no line between them): where its markers are,
     in whole display pixels, and how far a marker reaches from its centre.  None otherwise."""
-    if not (isinstance(a, Line2D) and a.get_visible() and a.get_linestyle() in ("None", "none", "", " ")
-            and a.get_marker() not in (None, "None", "none", "", " ")):
+    if not (isinstance(a, Line2D) and a.get_visible() and a.get_linestyle() in _NONE
+            and _has_markers(a)):
         return None
     xy = a.get_transform().transform(np.asarray(a.get_xydata(), dtype=float))
     pts = frozenset(map(tuple, np.round(xy[np.isfinite(xy).all(axis=1)], 1).tolist()))
@@ -355,7 +368,6 @@ class Explorer:
         self.updates = 0  # how many times the figure was updated (for tests and benchmarks)
         self._muted = False
         self.dynamic: list[Any] = []
-        self._background = None
         self._bg_pixels: np.ndarray | None = None
         self._seen: dict[int, Any] = {}
         self._needs_full = True
@@ -480,7 +492,6 @@ class Explorer:
         # every full draw (ours or one the browser asked for) refreshes the cached background
         if self.dynamic and not self.canvas.is_saving():
             self._needs_full = False
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
             renderer = self.canvas.get_renderer()
             self._bg_pixels = np.asarray(renderer.buffer_rgba()).copy()
             self._draw_dynamic(self.dynamic)
@@ -565,8 +576,8 @@ class Explorer:
             # nothing shows the canvas (tests, nbclient): let whoever shows it ask for a draw
             self.canvas.draw_idle()
             return
-        if (self.dynamic and self._background is not None and not self._needs_full
-                and self._bg_pixels is not None and self._bg_pixels.shape[:2] == self._size()):
+        if (self.dynamic and not self._needs_full and self._bg_pixels is not None
+                and self._bg_pixels.shape[:2] == self._size()):
             if self._blit_changes():  # nothing changed: no picture to send
                 self.canvas.blit(self.figure.bbox)
         else:
