@@ -1,15 +1,24 @@
-"""The Explorer base class: in-place updates, blitting when a browser shows the figure,
-full redraws when asked, errors shown in the widget, validated set()."""
+"""The Explorer base class and its picture: in-place updates, blitting, what reaches the browser,
+latest-wins under a flood of values, errors shown in the widget, validated set()."""
+
+import importlib
+import io
+import random
+import time
 
 import ipywidgets as W
 import numpy as np
 import pytest
+from PIL import Image
 
-from avicviz.widgets._base import Explorer, _extent, _rows_cols, option_values
+import avicviz.widgets as widgets
+from avicviz.widgets import picture as picture_module
+from avicviz.widgets._base import Explorer, option_values
 
 
 class Bars(Explorer):
     figsize = (3.0, 2.0)
+    title = "Bars"
 
     def _make_controls(self):
         return {"n": W.IntSlider(value=3, min=1, max=10), "wide": W.Checkbox(value=False)}
@@ -29,119 +38,135 @@ class Bars(Explorer):
         row = np.zeros((1, 10))
         row[0, :n] = 1
         self.im.set_data(row)
-        if self.params["wide"]:
-            self.ax.set_xlim(0, 20)
+        self.ax.set_xlim(0, 20 if self.params["wide"] else 10)
+        if self.params["wide"] != getattr(self, "_wide", False):
+            self._wide = self.params["wide"]
             self.relayout()
+        self.readout.value = f"<b>{n}</b> bars of 10"
         self.model = n
 
 
-def _pixels(ex):
-    return np.asarray(ex.canvas.get_renderer().buffer_rgba()).copy()
+class Browser:
+    """Stands in for the browser end of a Picture: keeps the pictures it receives and paints
+    them onto its own pixel array the way the front end does (a full picture replaces the
+    canvas, a part is put at its place), and says "painted" only when told to."""
+
+    def __init__(self, ex, ratio=1):
+        self.ex = ex
+        self.screen = None
+        self.inbox = []
+        ex.picture.send = lambda content, buffers=None: self.inbox.append((content, buffers))
+        ex.picture._message(ex.picture, {"type": "hello", "ratio": ratio}, [])
+
+    def paint_all(self, ack=True):
+        while self.inbox:
+            content, buffers = self.inbox.pop(0)
+            part = np.asarray(Image.open(io.BytesIO(buffers[0])).convert("RGBA"))
+            if content["full"]:
+                self.screen = np.zeros((content["height"], content["width"], 4), np.uint8)
+            y, x = content["y"], content["x"]
+            self.screen[y:y + part.shape[0], x:x + part.shape[1]] = part
+            if ack:
+                self.ex.picture._message(self.ex.picture, {"type": "painted", "seq": content["seq"]}, [])
 
 
-def _attached(**kw):
-    ex = Bars(**kw)
-    ex.canvas.syncing_data_url = False  # as when a browser shows the canvas
-    calls = {"draw": 0, "blit": 0}
-    draw, blit = ex.canvas.draw, ex.canvas.blit
-
-    def counting_draw(*a, **k):
-        calls["draw"] += 1
-        return draw(*a, **k)
-
-    def counting_blit(*a, **k):
-        calls["blit"] += 1
-        return blit(*a, **k)
-
-    ex.canvas.draw, ex.canvas.blit = counting_draw, counting_blit
-    return ex, calls
+def _truth(ex):
+    """What the figure looks like with everything drawn from scratch."""
+    ex.relayout()
+    return ex.render().copy()
 
 
-def test_dynamic_artists_are_blitted_and_change_the_pixels():
-    ex, calls = _attached()
-    ex.set(n=2)  # first picture: a full draw that caches the background
-    assert calls == {"draw": 1, "blit": 0}
-    before = _pixels(ex)
+def test_without_a_browser_artists_update_and_nothing_is_sent():
+    ex = Bars()
+    sent = []
+    ex.picture.send = lambda *a, **k: sent.append(a)
+    ex.set(n=5)
+    assert ex.im.get_array()[0].tolist() == [1] * 5 + [0] * 5
+    assert ex.updates == 2 and ex.pictures == 0 and sent == []
+
+
+def test_a_browser_gets_a_full_picture_then_only_the_changed_pixels():
+    ex = Bars()
+    b = Browser(ex)
+    assert len(b.inbox) == 1 and b.inbox[0][0]["full"]
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
     ex.set(n=9)
-    assert calls == {"draw": 1, "blit": 1}
-    after = _pixels(ex)
-    assert (before != after).any(), "the blit did not change the picture"
-    # the blitted picture equals a full redraw of the same state
-    ex.canvas.draw()
-    assert (after == _pixels(ex)).all()
+    (content, buffers), = b.inbox
+    part = np.asarray(Image.open(io.BytesIO(buffers[0])))
+    assert not content["full"] and part.shape[:2] < b.screen.shape[:2]
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
 
 
 def test_an_unchanged_picture_is_not_sent_again():
-    ex, calls = _attached()
-    ex.set(n=4)
-    sent = []
-    ex.canvas.send_binary = sent.append
-    ex.set(n=4)  # same value: the model runs, nothing on the figure changes
-    assert sent == [] and ex.updates == 3
-    ex.set(n=5)
-    assert len(sent) == 1
+    ex = Bars()
+    b = Browser(ex)
+    b.paint_all()
+    ex.set(n=3)  # the same value again
+    assert b.inbox == []
+
+
+def test_a_2x_screen_gets_a_picture_with_twice_the_pixels():
+    one, two = Bars(), Bars()
+    b1, b2 = Browser(one, ratio=1), Browser(two, ratio=2)
+    b1.paint_all(), b2.paint_all()
+    assert b2.screen.shape[:2] == (2 * b1.screen.shape[0], 2 * b1.screen.shape[1])
+    assert b2.inbox == [] and two.figure.dpi == 200
+
+
+def test_a_hundred_values_during_one_picture_give_a_handful_of_draws_ending_on_the_last():
+    ex = Bars()
+    b = Browser(ex)
+    b.paint_all()
+    start = ex.pictures
+    for v in list(range(1, 7)) * 16 + [8, 9, 10, 4]:  # 100 values while a picture is in flight
+        ex.controls["n"].value = v
+    assert ex.pictures - start == 1  # the first one; the others wait for "painted"
+    for _ in range(5):
+        b.paint_all()
+    assert ex.pictures - start == 2 and ex.params["n"] == 4
+    assert ex.model == 4 and np.array_equal(b.screen, _truth(ex))
+
+
+def test_a_picture_never_acknowledged_does_not_block_forever(monkeypatch):
+    ex = Bars()
+    b = Browser(ex)
+    b.inbox.clear()  # lost: the page was closed before it painted
+    ex.controls["n"].value = 5
+    assert ex.model == 3  # waiting for "painted"
+    monkeypatch.setattr(picture_module, "ACK_TIMEOUT", 0.0)
+    ex.controls["n"].value = 6
+    assert ex.model == 6 and len(b.inbox) == 1
+
+
+def test_relayout_draws_what_lies_outside_the_dynamic_artists():
+    ex = Bars()
+    b = Browser(ex)
+    b.paint_all()
+    ex.set(wide=True)
+    b.paint_all()
+    assert ex.ax.get_xlim() == (0.0, 20.0)
+    assert np.array_equal(b.screen, _truth(ex))
 
 
 def test_savefig_includes_the_blitted_artists(tmp_path):
-    import io as _io
-
-    from PIL import Image as _Image
-
-    class Titled(Bars):  # a figure-level text that changes: matplotlib drops it from files
-        def _draw(self):
-            super()._draw()
-            self.caption = self.figure.text(0.02, 0.99, "", va="top", fontsize=8)
-            self.dynamic.append(self.caption)
-
-        def _update(self):
-            super()._update()
-            self.caption.set_text(f"n = {self.params['n']}")
-
-    ex = Titled(n=6)
-    ex.canvas.syncing_data_url = False
-    ex.canvas.draw()
-    r0, r1, c0, c1 = _rows_cols(_extent(ex.caption, ex.canvas.get_renderer()), 200, 300, 0)
-    inked = {}
-    for save in (ex.savefig, ex.figure.savefig):
-        buf = _io.BytesIO()
-        save(buf, format="png", dpi=ex.figure.dpi)
-        saved = np.asarray(_Image.open(buf).convert("RGB"))
-        inked[save] = int((saved[r0:r1, c0:c1] < 128).any(axis=2).sum())
-    # Explorer.savefig writes the caption "n = 6"; matplotlib's own leaves it out
-    assert inked[ex.savefig] > inked[ex.figure.savefig] + 20
-    assert all(a.get_animated() for a in ex.dynamic)  # and blitting goes on afterwards
+    dark = {}
+    for n in (1, 10):
+        ex = Bars(n=n)
+        ex.savefig(tmp_path / f"{n}.png")
+        dark[n] = int((np.asarray(Image.open(tmp_path / f"{n}.png").convert("L")) < 100).sum())
+        assert all(a.get_animated() for a in ex.dynamic)  # and blitting goes on afterwards
+    assert dark[10] > dark[1] + 1000  # nine more black bars
 
 
-def test_a_figure_of_fractional_pixels_is_still_blitted():
-    # 4.6 in at 100 dpi is 459.99999 pixels: Agg's buffer has 459 rows, and the cached
-    # background must still count as the right size (else every change is a full draw)
-    class Tall(Bars):
-        figsize = (3.0, 4.6)
-
-    ex = Tall()
-    ex.canvas.syncing_data_url = False
-    ex.canvas.draw()
-    draws = []
-    ex.canvas.mpl_connect("draw_event", draws.append)
-    ex.set(n=5)
-    ex.set(n=6)
-    assert draws == [] and ex.updates == 3
-
-
-def test_relayout_forces_a_full_draw():
-    ex, calls = _attached()
-    ex.set(n=2)
-    ex.set(wide=True)
-    assert calls["draw"] == 2 and calls["blit"] == 0
-    assert ex.ax.get_xlim() == (0.0, 20.0)
-
-
-def test_without_a_browser_nothing_is_rendered_but_artists_update():
-    ex = Bars()
-    ex.set(n=5)
-    assert ex.im.get_array()[0].tolist() == [1] * 5 + [0] * 5
-    assert ex._bg_pixels is None  # nothing rendered, no cached background
-    assert ex.updates == 2
+def test_the_display_bundle_holds_the_widget_a_png_and_the_picture_in_words():
+    ex = Bars(n=4)
+    data = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert Image.open(io.BytesIO(data["image/png"])).size == (300, 200)
+    assert data["text/plain"] == "Bars: 4 bars of 10"
+    assert ex.picture.alt == "Bars: 4 bars of 10"
 
 
 def test_callback_errors_are_shown_in_the_widget_not_raised():
@@ -161,35 +186,12 @@ def test_set_validates_names_and_ranges():
     assert ex.reset().params == {"n": 3, "wide": False}
 
 
-def test_the_picture_sent_to_the_browser_holds_exactly_the_changed_pixels():
-    import io
-
-    from PIL import Image
-
-    ex, _calls = _attached()
-    ex.set(n=2)
-    before = _pixels(ex).view(np.uint32).squeeze(2)
-    sent = []
-    ex.canvas.send_binary = sent.append
-    ex.set(n=9)
-    assert len(sent) == 1 and ex.canvas._image_mode == "diff"
-    after = _pixels(ex).view(np.uint32).squeeze(2)
-    diff = np.asarray(Image.open(io.BytesIO(sent[0]))).copy().view(np.uint32).squeeze(2)
-    changed = after != before
-    assert changed.any()
-    assert (diff[changed] == after[changed]).all() and (diff[~changed] == 0).all()
-
-
-# ---- every explorer: after any sequence of changes, the blitted picture is the true one ----
-import importlib
-import io
-import random
-
-from PIL import Image
-
-import avicviz.widgets as widgets
-
+# ---- every explorer ----------------------------------------------------------------------
 EXPLORERS = sorted(n for n in widgets._WHERE if n not in ("Explorer", "Check"))
+
+
+def _explorer(name):
+    return getattr(importlib.import_module(f"avicviz.widgets.{widgets._WHERE[name]}"), name)
 
 
 def _random_value(w, rng):
@@ -204,101 +206,54 @@ def _random_value(w, rng):
 
 
 @pytest.mark.parametrize("name", EXPLORERS)
-def test_random_walk_blits_equal_full_redraws(name):
-    cls = getattr(importlib.import_module(f"avicviz.widgets.{widgets._WHERE[name]}"), name)
+def test_random_walk_the_browser_shows_the_true_picture(name):
+    """After any sequence of changes, the picture the browser has painted (full picture, then
+    changed parts) equals the figure drawn from scratch: nothing outside ``dynamic`` changed
+    without a relayout, and no changed pixel was left out."""
+    ex = _explorer(name)()
+    b = Browser(ex)
+    b.paint_all()
     rng = random.Random(name)
-    ex = cls()
-    ex.canvas.syncing_data_url = False  # as when a browser shows it
-    screen = {}
-
-    def show(png):
-        """What ipympl's front end does with a picture: a full one replaces the canvas, a
-        diff is drawn over it (its transparent-black pixels leave the canvas as it was)."""
-        pic = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")).view(np.uint32).squeeze(2)
-        if ex.canvas._image_mode == "full" or "px" not in screen:
-            screen["px"] = pic.copy()
-        else:
-            screen["px"] = np.where(pic != 0, pic, screen["px"])
-
-    ex.canvas.send_binary = show
-    ex.canvas.draw()
-    done = []
-    for step in range(12):
-        k = rng.choice([k for k, w in ex.controls.items() if not w.disabled] or list(ex.controls))
-        v = _random_value(ex.controls[k], rng)
-        ex.set(**{k: v})
-        done.append(f"{k}={v!r}")
-        assert ex.last_error is None, (done, ex.last_error)
-        # the browser's picture, put together from every PNG sent, is the kernel's picture
-        assert (screen["px"] == _pixels(ex).view(np.uint32).squeeze(2)).all(), \
-            f"after {done} the browser shows another picture than the kernel holds"
-        if step % 4 == 3:  # compare after several blits in a row, then start again from a draw
-            shown = _pixels(ex)
-            ex.canvas.draw()
-            assert (shown == _pixels(ex)).all(), f"after {done} the picture is stale"
+    for _ in range(12):
+        key = rng.choice(list(ex.controls))
+        ex.controls[key].value = _random_value(ex.controls[key], rng)
+        assert ex.error.value == "", (name, ex.params)
+        b.paint_all()
+        assert np.array_equal(b.screen, _truth(ex)), (name, ex.params)
+        b.inbox.clear()  # _truth() draws again; nothing new for the browser
 
 
-def test_a_new_pixel_ratio_means_a_full_draw_not_a_blit_on_a_stale_background():
-    ex, calls = _attached()
-    ex.set(n=2)
-    ex.figure.set_dpi(200)  # what ipympl does for a HiDPI browser
-    ex.set(n=9)
-    assert calls == {"draw": 2, "blit": 0}
-    ex.set(n=4)
-    assert calls == {"draw": 2, "blit": 1}
-    shown = _pixels(ex)
-    ex.canvas.draw()
-    assert (shown == _pixels(ex)).all()
+def _ends(w):
+    opts = option_values(w)
+    if opts is not None:
+        return [opts[-1], opts[0]]
+    if isinstance(w.value, bool):
+        return [not w.value, w.value]
+    return [w.max, w.min]
 
 
-def test_remembered_text_bitmaps_give_the_same_pixels_as_matplotlib():
-    # the explorer canvas keeps each rasterised line of text; every text a learner sees must
-    # look exactly as matplotlib's own Agg renderer draws it: sizes, weights, rotations,
-    # several lines, a monospace label in a box, blank text, and mathtext (not cached)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from avicviz.plots._style import new_figure
-    from avicviz.widgets._base import _Canvas, _text_bitmap
-
-    def figure():
-        f = new_figure(6, 4)
-        ax = f.add_subplot()
-        ax.set_title("GATag 0x0000012C: vm_id 1, vcpu_id 44")
-        for i, (rot, size, weight) in enumerate([(0, 7, "normal"), (60, 8, "bold"), (90, 10, "normal"),
-                                                 (33.3, 9, "bold"), (0, 12, "normal")]):
-            ax.text(0.1 + 0.15 * i, 0.2 + 0.1 * i, f"text {i}\nsecond line gj", rotation=rot,
-                    fontsize=size, fontweight=weight)
-        ax.text(0.5, 0.9, "0x0000012C", family="monospace", ha="center", bbox=dict(fc="w"))
-        ax.text(0.5, 0.5, " ", fontsize=9)
-        ax.text(0.2, 0.8, r"$2^{9}$ vCPUs", fontsize=9)
-        return f
-
-    ref = FigureCanvasAgg(figure())
-    ref.draw()
-    expected = np.asarray(ref.buffer_rgba()).copy()
-    fig = figure()
-    renderer = _Canvas(fig).get_renderer()
-    before = _text_bitmap.cache_info().hits
-    for _ in range(2):  # first pass fills the cache, the second draws from it
-        fig.draw(renderer)
-        assert (np.asarray(renderer.buffer_rgba()) == expected).all()
-    assert _text_bitmap.cache_info().hits > before
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_each_control_at_both_ends_the_browser_shows_the_true_picture(name):
+    ex = _explorer(name)()
+    b = Browser(ex)
+    b.paint_all()
+    for key, w in ex.controls.items():
+        for v in _ends(w):
+            ex.controls[key].value = v
+            assert ex.error.value == "", (name, key, v)
+            b.paint_all()
+            assert np.array_equal(b.screen, _truth(ex)), (name, key, v)
+            b.inbox.clear()
 
 
-@pytest.mark.parametrize("xscale, yscale", [("linear", "linear"), ("log", "linear"), ("linear", "symlog")])
-def test_line_extents_from_extremes_match_matplotlib(xscale, yscale):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_every_slider_follows_a_drag(name):
+    ex = _explorer(name)()
+    sliders = [k for k, w in ex.controls.items() if isinstance(w, W.IntSlider)]
+    assert all(ex.controls[k].continuous_update for k in sliders)
 
-    from avicviz.plots._style import new_figure
-    from avicviz.widgets._base import _line_extent
 
-    fig = new_figure(4, 3)
-    ax = fig.add_subplot(xscale=xscale, yscale=yscale)
-    x = np.arange(1, 4097, dtype=float)
-    y = np.where(x > 600, np.nan, np.sin(x / 50) * 300)
-    line, = ax.plot(x, y, marker="o", ms=5)
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    got = _line_extent(line).extents
-    want = line.get_window_extent(canvas.get_renderer()).extents
-    assert np.allclose(got, want)
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_every_control_has_a_label(name):
+    ex = _explorer(name)()
+    assert all(w.description.strip() for w in ex.controls.values()), name

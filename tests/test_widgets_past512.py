@@ -149,29 +149,6 @@ def test_cost_600_on_617_uses_emulated_cost_and_says_assumed():
     assert np.isnan(e._arts.marker.get_ydata()[0]) and "VM does not start" in e.readout.value
 
 
-def _blit_matches_full_redraw(e, name, values):
-    """In a browser the explorer blits only its changing artists; the picture must equal a full
-    redraw (nothing outside ``dynamic`` may change without a relayout)."""
-    e.canvas.syncing_data_url = False  # as when a browser shows the canvas
-    e.canvas.draw()
-    for v in values:
-        e.set(**{name: v})
-        assert e.last_error is None
-        blitted = np.asarray(e.canvas.buffer_rgba()).copy()
-        e.canvas.draw()
-        assert np.array_equal(blitted, np.asarray(e.canvas.buffer_rgba())), (name, v)
-
-
-@pytest.mark.parametrize("cls", [Past512Explorer, SweepExplorer, CostExplorer])
-def test_blitted_picture_equals_full_redraw(cls):
-    e = cls()
-    for name, w in e.controls.items():
-        vals = _values(w)
-        _blit_matches_full_redraw(e, name, [vals[-1], vals[0]])
-    if cls is Past512Explorer:
-        _blit_matches_full_redraw(e, "sizing", ["topology", "count"])
-
-
 def test_only_the_active_sizing_controls_are_enabled():
     e = Past512Explorer()
     assert not e.controls["vcpus"].disabled and e.controls["cores"].disabled

@@ -163,25 +163,4 @@ def test_entry_layout_switches_in_place(entry):
 
 # ---- in a browser the explorers blit: the picture must equal a full redraw -----------------
 
-def _blit_matches_full_draw(explorer, steps):
-    explorer.canvas.syncing_data_url = False  # as once a browser shows the canvas
-    explorer.canvas.draw()
-    for kw in steps:
-        explorer.set(**kw)
-        assert explorer.error.value == ""
-        blitted = np.asarray(explorer.canvas.buffer_rgba()).copy()
-        explorer.canvas.draw()
-        full = np.asarray(explorer.canvas.buffer_rgba())
-        assert (blitted == full).all(), f"blitted picture differs from a full draw after {kw}"
 
-
-def test_table_blit_matches_full_draw():
-    _blit_matches_full_draw(PhysicalTableExplorer(), [
-        dict(vcpus=100), dict(running=10), dict(cpu="x2avic-ext", vcpus=4096), dict(vcpus=3000),
-        dict(cpu="x2avic"), dict(guest_apic="xapic")])
-
-
-def test_entry_blit_matches_full_draw():
-    _blit_matches_full_draw(EntryExplorer(), [
-        dict(host_apic_id=300), dict(kernel="5.10"), dict(valid=False), dict(kernel="6.19"),
-        dict(is_running=False)])

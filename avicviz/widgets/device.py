@@ -13,11 +13,10 @@ from ..plots.device import (device_path, summary, tag_arithmetic, update_device_
 from ..plots._style import PALETTE
 from ..releases import release
 from ._base import Explorer
-from .past512 import KERNEL_OPTIONS, freeze_layout
+from .controls import STYLE, freeze_layout, kernel_dropdown, row, slider
 
 __all__ = ["DeviceInterruptExplorer"]
 
-_S = {"description_width": "initial"}
 #: Fixed parts of the example IRTE: the guest's vector, the pCPU's host APIC ID, the backing page.
 VECTOR = 0x41
 HOST_APIC_ID = 6
@@ -40,12 +39,10 @@ class DeviceInterruptExplorer(Explorer):
 
     def _make_controls(self):
         return {
-            "kernel": W.Dropdown(options=KERNEL_OPTIONS, value="6.0", description="Linux", style=_S,
-                                 layout=W.Layout(width="18em")),
-            "vm_id": W.BoundedIntText(value=1, min=1, max=0xFFFFFF, description="VM ID", style=_S,
+            "kernel": kernel_dropdown("6.0"),
+            "vm_id": W.BoundedIntText(value=1, min=1, max=0xFFFFFF, description="VM ID", style=STYLE,
                                       layout=W.Layout(width="12em")),
-            "vcpu": W.IntSlider(value=300, min=0, max=4095, description="vCPU (id = index)",
-                                continuous_update=False, style=_S),
+            "vcpu": slider("vCPU (id = index)", 300, 0, 4095),
             "is_run": W.Checkbox(value=False, description="IsRun (vCPU running)", indent=False),
             "ga_log_intr": W.Checkbox(value=True, description="GALogIntr", indent=False),
             "guest_mode": W.Checkbox(value=True, description="GuestMode (posting)", indent=False),
@@ -53,9 +50,9 @@ class DeviceInterruptExplorer(Explorer):
 
     def _layout(self):
         c = self.controls
-        rows = [W.HBox([c["kernel"], c["vm_id"], c["vcpu"], self.reset_button]),
-                W.HBox([c["guest_mode"], c["is_run"], c["ga_log_intr"]])]
-        return W.VBox(rows + [self.canvas, self.readout, self.error])
+        rows = [row(c["kernel"], c["vm_id"], c["vcpu"], self.reset_button),
+                row(c["guest_mode"], c["is_run"], c["ga_log_intr"])]
+        return W.VBox(rows + [self.picture, self.readout, self.error])
 
     def interrupt(self):
         """The :class:`avicviz.iommu.DeviceInterrupt` for the current settings."""

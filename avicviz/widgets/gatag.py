@@ -20,7 +20,7 @@ from ..plots.gatag import (
 )
 from ..plots.tables import SwitchableBitField
 from ._base import Explorer
-from .tables import freeze_layout, kernel_dropdown
+from .controls import freeze_layout, kernel_dropdown, slider
 
 __all__ = ["GATagExplorer", "AliasingExplorer", "VMIDExplorer"]
 
@@ -37,8 +37,7 @@ class GATagExplorer(Explorer):
             "kernel": kernel_dropdown("6.19"),
             "vm_id": W.BoundedIntText(value=1, min=0, max=0xFFFFFF, description="VM ID",
                                       layout=W.Layout(width="14em")),
-            "vcpu": W.IntSlider(value=300, min=0, max=4095, description="vCPU",
-                                continuous_update=False, layout=W.Layout(width="26em")),
+            "vcpu": slider("vCPU", 300, 0, 4095),
         }
 
     def _draw(self):
@@ -75,8 +74,7 @@ class AliasingExplorer(Explorer):
     def _make_controls(self):
         return {
             "kernel": kernel_dropdown("6.2"),
-            "vcpus": W.IntSlider(value=512, min=1, max=4096, description="vCPUs",
-                                 continuous_update=False, layout=W.Layout(width="26em")),
+            "vcpus": slider("vCPUs", 512, 1, 4096),
         }
 
     def _draw(self):
@@ -133,12 +131,9 @@ class VMIDExplorer(Explorer):
     def _make_controls(self):
         return {
             "kernel": kernel_dropdown("6.19"),
-            "created": W.IntSlider(value=8, min=1, max=40, description="new VMs",
-                                   continuous_update=False),
-            "destroyed": W.IntSlider(value=0, min=0, max=40, description="short-lived",
-                                     continuous_update=False),
-            "long_lived": W.IntSlider(value=3, min=0, max=8, description="long-lived",
-                                      continuous_update=False),
+            "created": slider("new VMs", 8, 1, 40),
+            "destroyed": slider("short-lived", 0, 0, 40),
+            "long_lived": slider("long-lived", 3, 0, 8),
             "near_wrap": W.Checkbox(value=True, description="counter near the top", indent=False),
         }
 

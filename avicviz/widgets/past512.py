@@ -11,60 +11,24 @@ from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, 
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
                              show_codes, vm_paths)
-from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
+from ..releases import release, releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
 from ._base import Explorer
+from .controls import STYLE, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, row, slider
 
-__all__ = ["Past512Explorer", "SweepExplorer", "CostExplorer", "KERNEL_OPTIONS", "RANGE_OPTIONS"]
+__all__ = ["Past512Explorer", "SweepExplorer", "CostExplorer", "RANGE_OPTIONS"]
 
-def _kernel_options() -> list[tuple[str, str]]:
-    out = []
-    for r in releases():
-        ends = [r.first] if r.first == r.last else [r.first, r.last]
-        for v in ends:
-            text = f"{v[0]}.{v[1]}"
-            out.append((f"v{text}" + ("" if r.first == r.last else f" ({r.range_name})"), text))
-    return out
-
-
-#: Release dropdown: the first and last release of every modelled range ("6.2", "6.3", ...).
-KERNEL_OPTIONS = _kernel_options()
 #: One entry per modelled range (its first release), for "highlight".
 RANGE_OPTIONS = [(r.range_name, f"{r.first[0]}.{r.first[1]}") for r in releases()]
 _POLICY_OPTIONS = [("kernel (what Linux does)", "kernel"),
                    ("partial-avic (what-if, never merged)", "partial-avic")]
 assert [v for _k, v in _POLICY_OPTIONS] == list(POLICIES)
-_S = {"description_width": "initial"}
-
-
-def _kernel(value: str = "6.17") -> W.Dropdown:
-    return W.Dropdown(options=KERNEL_OPTIONS, value=value, description="Linux", style=_S,
-                      layout=W.Layout(width="18em"))
-
-
-def _cpu(value: str = "x2avic") -> W.Dropdown:
-    return W.Dropdown(options=list(CPU_KINDS), value=value, description="CPU", style=_S,
-                      layout=W.Layout(width="11em"))
-
-
-def _guest(value: str = "x2apic") -> W.Dropdown:
-    return W.Dropdown(options=list(GUEST_APIC_MODES), value=value, description="guest APIC", style=_S,
-                      layout=W.Layout(width="12em"))
 
 
 def _policy() -> W.Dropdown:
-    return W.Dropdown(options=_POLICY_OPTIONS, value="kernel", description="policy", style=_S,
+    return W.Dropdown(options=_POLICY_OPTIONS, value="kernel", description="policy", style=STYLE,
                       layout=W.Layout(width="22em"))
-
-
-def freeze_layout(fig) -> None:
-    """Lay the figure out once (constrained layout), then keep that layout: later redraws skip
-    the layout pass, which on a many-panel figure costs more than drawing the changed artists."""
-    engine = fig.get_layout_engine()
-    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":
-        engine.execute(fig)
-        fig.set_layout_engine("none")
 
 
 def legend_html(entries) -> str:
@@ -94,28 +58,27 @@ class Past512Explorer(Explorer):
     figsize = (11.5, 4.6)
 
     def _make_controls(self):
-        slider = dict(continuous_update=False, style=_S)
         return {
-            "kernel": _kernel("6.17"),
-            "cpu": _cpu(),
-            "guest_apic": _guest(),
+            "kernel": kernel_dropdown("6.17"),
+            "cpu": cpu_dropdown(),
+            "guest_apic": guest_dropdown(),
             "sizing": W.ToggleButtons(options=[("vCPU count", "count"), ("QEMU topology", "topology")],
-                                      value="count", description="size by", style=_S),
-            "vcpus": W.IntSlider(value=600, min=1, max=4096, description="vCPUs", **slider),
-            "sockets": W.IntSlider(value=3, min=1, max=8, description="sockets", **slider),
-            "dies": W.IntSlider(value=1, min=1, max=4, description="dies", **slider),
-            "modules": W.IntSlider(value=1, min=1, max=4, description="modules", **slider),
-            "cores": W.IntSlider(value=160, min=1, max=512, description="cores", **slider),
-            "threads": W.IntSlider(value=1, min=1, max=2, description="threads", **slider),
+                                      value="count", description="size by", style=STYLE),
+            "vcpus": slider("vCPUs", 600, 1, 4096),
+            "sockets": slider("sockets", 3, 1, 8),
+            "dies": slider("dies", 1, 1, 4),
+            "modules": slider("modules", 1, 1, 4),
+            "cores": slider("cores", 160, 1, 512),
+            "threads": slider("threads", 1, 1, 2),
             "policy": _policy(),
         }
 
     def _layout(self):
         c = self.controls
-        rows = [W.HBox([c["kernel"], c["cpu"], c["guest_apic"], c["policy"], self.reset_button]),
-                W.HBox([c["sizing"], c["vcpus"]]),
-                W.HBox([c["sockets"], c["dies"], c["modules"], c["cores"], c["threads"]])]
-        return W.VBox(rows + [self.canvas, self.readout, self.error])
+        rows = [row(c["kernel"], c["cpu"], c["guest_apic"], c["policy"], self.reset_button),
+                row(c["sizing"], c["vcpus"]),
+                row(c["sockets"], c["dies"], c["modules"], c["cores"], c["threads"])]
+        return W.VBox(rows + [self.picture, self.readout, self.error])
 
     def topology(self) -> Topology:
         p = self.params
@@ -198,11 +161,11 @@ class SweepExplorer(Explorer):
 
     def _make_controls(self):
         return {
-            "cpu": _cpu(),
-            "guest_apic": _guest(),
+            "cpu": cpu_dropdown(),
+            "guest_apic": guest_dropdown(),
             "policy": _policy(),
             "highlight": W.Dropdown(options=[("none", "")] + RANGE_OPTIONS, value="6.17",
-                                    description="highlight", style=_S, layout=W.Layout(width="15em")),
+                                    description="highlight", style=STYLE, layout=W.Layout(width="15em")),
         }
 
     def _draw(self):
@@ -240,23 +203,21 @@ class CostExplorer(Explorer):
     figsize = (11.0, 4.4)
 
     def _make_controls(self):
-        cost = dict(min=100, max=20000, step=1, continuous_update=False, style=_S,
-                    layout=W.Layout(width="28em"))
+        cost = dict(lo=100, hi=20000, width="28em")
         return {
-            "kernel": _kernel("6.17"),
-            "cpu": _cpu(),
-            "vcpus": W.IntSlider(value=600, min=1, max=4096, description="vCPUs",
-                                 continuous_update=False, style=_S),
-            "accelerated": W.IntSlider(value=ASSUMED_COSTS["accelerated"], description="accelerated IPI (assumed cycles)", **cost),
-            "incomplete_ipi": W.IntSlider(value=ASSUMED_COSTS["incomplete_ipi"], description="incomplete-IPI exit (assumed cycles)", **cost),
-            "emulated": W.IntSlider(value=ASSUMED_COSTS["emulated"], description="emulated IPI (assumed cycles)", **cost),
+            "kernel": kernel_dropdown("6.17"),
+            "cpu": cpu_dropdown(),
+            "vcpus": slider("vCPUs", 600, 1, 4096),
+            "accelerated": slider("accelerated IPI (assumed cycles)", ASSUMED_COSTS["accelerated"], **cost),
+            "incomplete_ipi": slider("incomplete-IPI exit (assumed cycles)", ASSUMED_COSTS["incomplete_ipi"], **cost),
+            "emulated": slider("emulated IPI (assumed cycles)", ASSUMED_COSTS["emulated"], **cost),
         }
 
     def _layout(self):
         c = self.controls
-        rows = [W.HBox([c["kernel"], c["cpu"], c["vcpus"], self.reset_button]),
-                W.HBox([c["accelerated"], c["incomplete_ipi"]]), W.HBox([c["emulated"]])]
-        return W.VBox(rows + [self.canvas, self.readout, self.error])
+        rows = [row(c["kernel"], c["cpu"], c["vcpus"], self.reset_button),
+                row(c["accelerated"], c["incomplete_ipi"], c["emulated"])]
+        return W.VBox(rows + [self.picture, self.readout, self.error])
 
     def costs(self) -> dict[str, int]:
         p = self.params

@@ -8,37 +8,14 @@ import ipywidgets as W
 import numpy as np
 
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
-from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
+from ..releases import release, releases
 from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, physical_table, vmrun_check
 from ..vm import simulate
 from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
 from ._base import Explorer
+from .controls import KERNELS, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, slider
 
-__all__ = ["KERNELS", "PhysicalTableExplorer", "EntryExplorer", "running_mask", "freeze_layout",
-           "kernel_dropdown"]
-
-
-def _all_versions() -> list[str]:
-    """Every mainline release from the oldest modelled one to the newest, as "MAJOR.MINOR"."""
-    last_minor = {4: 20, 5: 19}  # 4.20 and 5.19 were the last of their series
-    rs = releases()
-    lo, hi = rs[0].first, rs[-1].last
-    out = []
-    for major in range(lo[0], hi[0] + 1):
-        top = hi[1] if major == hi[0] else last_minor.get(major, 19)
-        start = lo[1] if major == lo[0] else 0
-        out += [f"{major}.{m}" for m in range(start, top + 1)]
-    return out
-
-
-#: Release choices of every explorer, newest first ("6.19", "6.18", ..., "4.7").
-KERNELS = tuple(reversed(_all_versions()))
-
-
-def kernel_dropdown(default: str = "6.19") -> W.Dropdown:
-    """The release picker shared by the explorers."""
-    return W.Dropdown(options=list(KERNELS), value=default, description="Linux",
-                      layout=W.Layout(width="11em"))
+__all__ = ["KERNELS", "PhysicalTableExplorer", "EntryExplorer", "running_mask"]
 
 
 def running_mask(n: int, percent: int) -> np.ndarray:
@@ -50,15 +27,6 @@ def running_mask(n: int, percent: int) -> np.ndarray:
     """
     i = np.arange(n)
     return ((i + 1) * percent) // 100 > (i * percent) // 100
-
-
-def freeze_layout(figure) -> None:
-    """Run the constrained layout once, then keep the axes where it put them: updates then skip
-    the layout pass (about a third of a redraw)."""
-    engine = figure.get_layout_engine()
-    if engine is not None:
-        engine.execute(figure)  # lays out without drawing, so no draw_event fires
-    figure.set_layout_engine("none")
 
 
 def _avic_mode(eff_cpu: str, guest_apic: str) -> str:
@@ -79,15 +47,11 @@ class PhysicalTableExplorer(Explorer):
 
     def _make_controls(self):
         return {
-            "vcpus": W.IntSlider(value=300, min=1, max=4096, description="vCPUs",
-                                 continuous_update=False, layout=W.Layout(width="26em")),
-            "guest_apic": W.Dropdown(options=list(GUEST_APIC_MODES), value="x2apic",
-                                     description="guest APIC", layout=W.Layout(width="13em")),
-            "cpu": W.Dropdown(options=list(CPU_KINDS), value="x2avic", description="CPU",
-                              layout=W.Layout(width="13em")),
+            "vcpus": slider("vCPUs", 300, 1, 4096),
+            "guest_apic": guest_dropdown(),
+            "cpu": cpu_dropdown(),
             "kernel": kernel_dropdown("6.19"),
-            "running": W.IntSlider(value=75, min=0, max=100, step=5, description="% running",
-                                   continuous_update=False),
+            "running": slider("% running", 75, 0, 100, step=5),
         }
 
     def _draw(self):
@@ -155,8 +119,7 @@ class EntryExplorer(Explorer):
 
     def _make_controls(self):
         return {
-            "host_apic_id": W.IntSlider(value=7, min=0, max=4095, description="host APIC ID",
-                                        continuous_update=False),
+            "host_apic_id": slider("host APIC ID", 7, 0, 4095),
             "backing_page": W.BoundedIntText(value=0x123456, min=0, max=(1 << 40) - 1,
                                              description="page >> 12",
                                              tooltip="backing page host physical address >> 12",

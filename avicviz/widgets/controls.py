@@ -1,0 +1,78 @@
+"""Pieces the explorers share: release pickers, choice controls, rows that wrap, the layout freeze.
+
+Every explorer builds its controls from here, so a release picker or a row behaves the same in
+all of them.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+from ..releases import CPU_KINDS, GUEST_APIC_MODES, releases
+
+__all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "row",
+           "slider", "freeze_layout", "all_versions"]
+
+#: Style of controls whose description is longer than ipywidgets' default label width.
+STYLE = {"description_width": "initial"}
+
+
+def all_versions() -> list[str]:
+    """Every mainline release from the oldest modelled one to the newest, as "MAJOR.MINOR".
+
+    >>> v = all_versions(); v[0], v[-1], "4.20" in v, "5.0" in v, "5.20" in v
+    ('4.7', '6.19', True, True, False)
+    """
+    last_minor = {4: 20, 5: 19}  # 4.20 and 5.19 were the last of their series
+    rs = releases()
+    lo, hi = rs[0].first, rs[-1].last
+    out = []
+    for major in range(lo[0], hi[0] + 1):
+        top = hi[1] if major == hi[0] else last_minor.get(major, 19)
+        start = lo[1] if major == lo[0] else 0
+        out += [f"{major}.{m}" for m in range(start, top + 1)]
+    return out
+
+
+#: Release choices of every explorer, newest first ("6.19", "6.18", ..., "4.7").
+KERNELS = tuple(reversed(all_versions()))
+
+
+def kernel_dropdown(default: str = "6.19") -> W.Dropdown:
+    """The release picker shared by the explorers: every mainline release, newest first."""
+    return W.Dropdown(options=list(KERNELS), value=default, description="Linux",
+                      layout=W.Layout(width="11em"))
+
+
+def cpu_dropdown(default: str = "x2avic") -> W.Dropdown:
+    """The host CPU's AVIC capability."""
+    return W.Dropdown(options=list(CPU_KINDS), value=default, description="CPU", style=STYLE,
+                      layout=W.Layout(width="12em"))
+
+
+def guest_dropdown(default: str = "x2apic") -> W.Dropdown:
+    """The APIC mode the guest runs in."""
+    return W.Dropdown(options=list(GUEST_APIC_MODES), value=default, description="guest APIC",
+                      style=STYLE, layout=W.Layout(width="13em"))
+
+
+def slider(description: str, value: int, lo: int, hi: int, step: int = 1,
+           width: str = "24em") -> W.IntSlider:
+    """An integer slider that follows a drag (continuous updates: the explorer drops values it
+    cannot draw in time and always draws the last one)."""
+    return W.IntSlider(value=value, min=lo, max=hi, step=step, description=description,
+                       style=STYLE, layout=W.Layout(width=width, max_width="100%"))
+
+
+def row(*children: W.Widget) -> W.HBox:
+    """Controls side by side, wrapping onto the next line when the output area is narrow."""
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", max_width="100%"))
+
+
+def freeze_layout(figure) -> None:
+    """Run the constrained layout once, then keep the axes where it put them: updates then skip
+    the layout pass (about a third of a redraw)."""
+    engine = figure.get_layout_engine()
+    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":
+        engine.execute(figure)  # lays out without drawing
+    figure.set_layout_engine("none")

@@ -1,0 +1,174 @@
+"""The explorers' picture: an anywidget that paints pictures rendered by matplotlib's Agg.
+
+The kernel renders a figure with Agg (public blitting API), finds the box of pixels that changed
+since the last picture it sent, and sends that box as a PNG in a binary buffer.  The browser
+paints it into a ``<canvas>`` with ``drawImage`` and answers "painted".  Until that answer comes
+back no other picture is sent: values that arrive meanwhile are not drawn, only the last one is
+(latest wins).  So a slider dragged faster than pictures can be drawn never builds a backlog.
+
+The canvas is scaled to the width of its output area (never wider than the figure's own size),
+and the kernel renders at the browser's device pixel ratio so that it stays sharp on 2x screens.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Callable
+
+import anywidget
+import numpy as np
+import traitlets as T
+from PIL import Image
+
+__all__ = ["Picture", "changed_box", "encode_png"]
+
+_ESM = r"""
+function render({ model, el }) {
+  el.classList.add("avicviz-picture");
+  const canvas = document.createElement("canvas");
+  canvas.setAttribute("role", "img");
+  const ctx = canvas.getContext("2d");
+  el.appendChild(canvas);
+  const label = () => canvas.setAttribute("aria-label", model.get("alt"));
+  label();
+  model.on("change:alt", label);
+  let chain = Promise.resolve();
+  async function paint(msg, buffers) {
+    try {
+      const blob = new Blob([buffers[0]], { type: "image/png" });
+      const bmp = await createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "none" });
+      if (msg.full) {
+        canvas.width = msg.width;
+        canvas.height = msg.height;
+        canvas.style.width = msg.width / msg.ratio + "px";
+      }
+      ctx.clearRect(msg.x, msg.y, bmp.width, bmp.height);
+      ctx.drawImage(bmp, msg.x, msg.y);
+      bmp.close();
+    } finally {
+      model.send({ type: "painted", seq: msg.seq });
+    }
+  }
+  const onMessage = (msg, buffers) => {
+    if (msg && msg.type === "picture") chain = chain.then(() => paint(msg, buffers));
+  };
+  model.on("msg:custom", onMessage);
+  model.send({ type: "hello", ratio: window.devicePixelRatio || 1 });
+  return () => {
+    model.off("msg:custom", onMessage);
+    model.off("change:alt", label);
+  };
+}
+export default { render };
+"""
+
+_CSS = """
+.avicviz-picture { min-width: 0; max-width: 100%; }
+.avicviz-picture canvas { display: block; max-width: 100%; height: auto; }
+"""
+
+#: A picture not acknowledged within this many seconds is taken as lost (a closed page).
+ACK_TIMEOUT = 2.0
+
+
+def changed_box(new: np.ndarray, old: np.ndarray | None) -> tuple[int, int, int, int] | None:
+    """The smallest box (row0, row1, col0, col1) outside which two RGBA pictures agree; the whole
+    picture when there is no old one or its size differs; None when nothing changed.
+
+    >>> a = np.zeros((4, 5, 4), np.uint8); b = a.copy(); b[1:3, 2] = 255
+    >>> changed_box(b, a), changed_box(a, a), changed_box(a, None)
+    ((1, 3, 2, 3), None, (0, 4, 0, 5))
+    """
+    h, w = new.shape[:2]
+    if old is None or old.shape != new.shape:
+        return (0, h, 0, w)
+    diff = new.view(np.uint32)[:, :, 0] != old.view(np.uint32)[:, :, 0]
+    rows = np.flatnonzero(diff.any(axis=1))
+    if not rows.size:
+        return None
+    cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
+    return (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def encode_png(rgba: np.ndarray) -> bytes:
+    """An 8-bit RGBA array as PNG bytes, compressed for speed rather than size (Pillow, level 1).
+
+    >>> png = encode_png(np.full((2, 3, 4), 255, np.uint8))
+    >>> png[:4], Image.open(io.BytesIO(png)).size
+    (b'\\x89PNG', (3, 2))
+    """
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba), "RGBA").save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+class Picture(anywidget.AnyWidget):
+    """Shows the pictures an explorer sends; tells the kernel when each one is painted.
+
+    ``on_view(ratio)`` runs when a browser view appears (with its device pixel ratio): the owner
+    then sends a full picture.  ``on_painted()`` runs when the last picture sent is on screen:
+    the owner may then send the next one.
+    """
+
+    _esm = _ESM
+    _css = _CSS
+    #: What the picture shows, in words (the canvas's aria-label).
+    alt = T.Unicode("").tag(sync=True)
+
+    def __init__(self, on_view: Callable[[float], None], on_painted: Callable[[], None],
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_view = on_view
+        self._on_painted = on_painted
+        self.ratio = 1.0
+        self.has_view = False
+        self.sent = 0            # pictures sent
+        self._acked = 0          # the newest picture a view said it painted
+        self._sent_at = 0.0
+        self._last: np.ndarray | None = None
+        self.on_msg(self._message)
+
+    @property
+    def busy(self) -> bool:
+        """True while a picture sent is not yet painted (and not given up as lost)."""
+        return (self.has_view and self._acked < self.sent
+                and time.monotonic() - self._sent_at < ACK_TIMEOUT)
+
+    def show(self, rgba: np.ndarray, full: bool = False) -> int:
+        """Send what changed in ``rgba`` since the last picture (everything if ``full``).
+
+        Returns the number of PNG bytes sent (0: nothing changed, nothing sent).
+        """
+        box = changed_box(rgba, None if full else self._last)
+        if self._last is None or self._last.shape != rgba.shape:
+            self._last = rgba.copy()
+        elif box is not None:
+            r0, r1, c0, c1 = box
+            self._last[r0:r1, c0:c1] = rgba[r0:r1, c0:c1]
+        if box is None:
+            return 0
+        r0, r1, c0, c1 = box
+        png = encode_png(rgba[r0:r1, c0:c1])
+        self.sent += 1
+        self._sent_at = time.monotonic()
+        h, w = rgba.shape[:2]
+        self.send({"type": "picture", "seq": self.sent, "full": (r0, r1, c0, c1) == (0, h, 0, w),
+                   "x": c0, "y": r0, "width": w, "height": h, "ratio": self.ratio}, [png])
+        return len(png)
+
+    def _message(self, _widget, content, _buffers) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "hello":
+            self.has_view = True
+            ratio = content.get("ratio", 1)
+            self.ratio = 2.0 if isinstance(ratio, (int, float)) and ratio > 1.25 else 1.0
+            self._acked = self.sent  # nothing in flight to this new view
+            self._last = None        # its canvas is empty: the next picture is a full one
+            self._on_view(self.ratio)
+        elif kind == "painted":
+            seq = content.get("seq")
+            if isinstance(seq, int) and seq > self._acked:
+                self._acked = min(seq, self.sent)
+                if self._acked == self.sent:
+                    self._on_painted()
