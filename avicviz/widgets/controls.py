@@ -40,8 +40,8 @@ KERNELS = tuple(reversed(all_versions()))
 
 def kernel_dropdown(default: str = "6.19") -> W.Dropdown:
     """The release picker shared by the explorers: every mainline release, newest first."""
-    return W.Dropdown(options=list(KERNELS), value=default, description="Linux",
-                      layout=W.Layout(width="11em"))
+    return W.Dropdown(options=list(KERNELS), value=default, description="Linux", style=STYLE,
+                      layout=W.Layout(width="9.5em"))
 
 
 def cpu_dropdown(default: str = "x2avic") -> W.Dropdown:

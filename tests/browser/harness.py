@@ -54,12 +54,12 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 
-# ipywidgets 8 / ipympl selectors (see the testing notes).
+# ipywidgets 8 selectors and the explorers' picture (avicviz/widgets/picture.py).
 SLIDER = ".widget-slider"
 SLIDER_HANDLE = ".noUi-handle"
 SLIDER_READOUT = ".widget-readout"
-FIGURE = ".jupyter-matplotlib"
-CANVAS = ".jupyter-matplotlib canvas"  # the first canvas of a figure is the image, the 2nd an overlay
+FIGURE = ".avicviz-picture"
+CANVAS = ".avicviz-picture canvas"
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -122,7 +122,7 @@ def _isolated_env(tmp: Path) -> dict[str, str]:
         (tmp / sub).mkdir(parents=True, exist_ok=True)
         env[var] = str(tmp / sub)
     env["JUPYTER_PLATFORM_DIRS"] = "1"
-    env.pop("MPLBACKEND", None)  # ipympl canvases are created explicitly; do not force Agg
+    env.pop("MPLBACKEND", None)  # leave the backend to the notebook, as for a learner
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -495,7 +495,7 @@ def canvas_is_blank(locator) -> bool:
 
 def wait_canvas_stable(locator, quiet: float = 0.6, timeout: float = 20) -> str:
     """Wait until the canvas is non-blank and its checksum has not changed for ``quiet`` seconds;
-    return that checksum.  ipympl paints, clears and repaints while it settles."""
+    return that checksum."""
     deadline = time.monotonic() + timeout
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
@@ -584,8 +584,8 @@ _WATCH_JS = """([canvas, handle, timeoutMs]) => { window.__avicvizWatch = new Pr
 def key_to_pixels_ms(page, slider_locator, canvas_locator, key: str = "ArrowRight",
                      timeout: float = 10) -> float | None:
     """Milliseconds from one key press on the slider's handle to the first changed pixels of the
-    canvas: the time of the first picture drawn into the canvas (``drawImage``, as ipympl paints
-    one) after which its pixels differ from before the press.  None if the canvas did not change
+    canvas: the time of the first picture drawn into the canvas (``drawImage``, as the explorer's
+    picture paints one) after which its pixels differ from before the press.  None if the canvas did not change
     within ``timeout``.
 
     Waits for a stable canvas first.  For a series, alternate ArrowRight and ArrowLeft.
@@ -610,16 +610,16 @@ def explorers_in(notebook: str | os.PathLike) -> set[str]:
 
 
 def open_voila(page, server: Server, notebook: str, figures: int = 1, timeout: float = 120):
-    """Open a Voilà page and wait until ``figures`` ipympl figures are on it, each with a stable,
+    """Open a Voilà page and wait until ``figures`` explorer pictures are on it, each with a stable,
     non-blank canvas; return the page's body locator."""
     page.goto(server.voila_url(notebook), wait_until="domcontentloaded")
     return wait_voila_rendered(page, figures, timeout)
 
 
 def wait_voila_rendered(page, figures: int = 1, timeout: float = 120):
-    """Wait until the current Voilà page shows ``figures`` ipympl figures, each with a stable,
+    """Wait until the current Voilà page shows ``figures`` explorer pictures, each with a stable,
     non-blank canvas; return the page's body locator."""
-    page.wait_for_function("(n) => document.querySelectorAll('.jupyter-matplotlib').length >= n",
+    page.wait_for_function("(n) => document.querySelectorAll('.avicviz-picture canvas').length >= n",
                            arg=figures, timeout=timeout * 1000, polling=200)
     body = page.locator("body")
     figs = body.locator(FIGURE)
@@ -650,8 +650,8 @@ def check_slider_redraws(page, slider_locator, canvas_locator, key: str = "Arrow
                          timeout: float = 8) -> RedrawCheck:
     """Does moving the slider with the keyboard change the figure's pixels?
 
-    Waits for a stable, non-blank canvas first (ipympl repaints while it settles, so a check that
-    starts too early passes on a figure that never redraws), presses ``key`` ``n`` times, and
+    Waits for a stable, non-blank canvas first (a check that starts before the first picture
+    passes on a figure that never redraws), presses ``key`` ``n`` times, and
     reports whether the slider's value and then the canvas pixels changed.
     """
     before = wait_canvas_stable(canvas_locator)
@@ -673,7 +673,7 @@ def check_slider_redraws(page, slider_locator, canvas_locator, key: str = "Arrow
 
 
 def explorer_box(figure_locator):
-    """The explorer's VBox (controls, figure, readout, error) around an ipympl figure."""
+    """The explorer's VBox (controls, picture, readout, error) around its picture."""
     return figure_locator.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' widget-vbox ')][1]")
 
 
