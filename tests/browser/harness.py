@@ -45,6 +45,7 @@ __all__ = [
     "wait_canvas_stable", "wait_canvas_change", "move_slider", "slider_value", "key_to_pixels_ms",
     "error_outputs", "RedrawCheck", "check_slider_redraws", "explorer_box", "shutdown_kernel",
     "open_notebook", "open_voila", "wait_widgets_rendered", "WIDGET_OUTPUT", "wait_voila_rendered", "explorers_in",
+    "Drag", "drag_slider", "canvas_pixels", "first_explorer_in",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -684,3 +685,80 @@ def shutdown_kernel(page, notebook: str) -> None:
       const w = find(path);
       if (w && w.sessionContext) await w.sessionContext.shutdown();
     }""", notebook)
+
+
+# ---- live drags ----------------------------------------------------------------------------------
+
+_RECORD_JS = """(canvas) => {
+  // every picture painted into the canvas, stamped (the explorer's picture paints with drawImage)
+  const ctx = canvas.getContext('2d');
+  const paints = [];
+  const draw = ctx.drawImage;
+  ctx.drawImage = function (...args) { paints.push(performance.now()); return draw.apply(this, args); };
+  const marks = {};
+  const mark = (name) => (e) => { if (!(name in marks)) marks[name] = performance.now(); };
+  document.addEventListener('pointerdown', mark('down'), {capture: true, once: true});
+  document.addEventListener('pointerup', mark('up'), {capture: true, once: true});
+  window.__avicvizDrag = {paints, marks};
+}"""
+
+
+@dataclass
+class Drag:
+    """What a mouse drag of a slider did: pictures painted while the button was down and after."""
+
+    during: int          # pictures painted between pointer down and up
+    duration_ms: float   # pointer down to pointer up
+    after_ms: float | None  # pointer up to the last picture painted after it (None: none)
+    value: str           # the slider's value at the end
+
+    @property
+    def per_second(self) -> float:
+        return self.during / (self.duration_ms / 1000) if self.duration_ms else 0.0
+
+
+def drag_slider(page, slider_locator, canvas_locator, legs=(0.85, 0.15, 0.6), steps: int = 30,
+                settle: float = 0.6) -> Drag:
+    """Drag the slider's handle with the mouse as a person does (button down, several legs of
+    ``steps`` pointer moves to fractions of the track, button up) and count the pictures painted
+    into ``canvas_locator`` during the drag; waits for the picture to settle afterwards."""
+    wait_canvas_stable(canvas_locator)
+    handle = slider_locator.locator(SLIDER_HANDLE).first
+    track = slider_locator.locator(".noUi-target, .slider-container").first
+    handle.scroll_into_view_if_needed()
+    page.evaluate(_RECORD_JS, canvas_locator.element_handle())
+    hb, tb = handle.bounding_box(), track.bounding_box()
+    y = hb["y"] + hb["height"] / 2
+    page.mouse.move(hb["x"] + hb["width"] / 2, y)
+    page.mouse.down()
+    for f in legs:
+        page.mouse.move(tb["x"] + f * tb["width"], y, steps=steps)
+    page.mouse.up()
+    wait_canvas_stable(canvas_locator, quiet=settle)
+    rec = page.evaluate("() => window.__avicvizDrag")
+    down, up = rec["marks"]["down"], rec["marks"]["up"]
+    stamps = sorted(rec["paints"])
+    merged = [t for i, t in enumerate(stamps) if i == 0 or t - stamps[i - 1] > 4]
+    during = sum(down <= t <= up for t in merged)
+    later = [t for t in merged if t > up]
+    return Drag(during, up - down, (later[-1] - up) if later else None, slider_value(slider_locator))
+
+
+def canvas_pixels(canvas_locator):
+    """The canvas's pixels as an RGBA numpy array (rows, columns, 4)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    url = canvas_locator.evaluate("(c) => c.toDataURL('image/png')")
+    png = base64.b64decode(url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def first_explorer_in(notebook: str | os.PathLike) -> str:
+    """The class name of the first explorer a notebook's code creates."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    src = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return re.findall(r"\b([A-Z]\w*Explorer)\(", src)[0]

@@ -1,0 +1,51 @@
+"""Live explorers in a real browser: a mouse drag of each demo's first slider paints pictures
+while the button is down and ends on the picture of the final value; at a 1024 px window no
+picture is wider than its output area and the page does not scroll sideways."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import avicviz.widgets as widgets
+from harness import (CANVAS, FIGURE, SLIDER, canvas_pixels, drag_slider, explorer_box, explorers_in,
+                     first_explorer_in, new_page, open_voila)
+
+DEMOS = Path(__file__).resolve().parents[2] / "notebooks" / "demos"
+DEMO_PAGES = sorted(p.name for p in DEMOS.glob("*.ipynb") if p.name != "index.ipynb")
+
+
+@pytest.mark.parametrize("demo", DEMO_PAGES)
+def test_a_mouse_drag_paints_while_dragging_and_ends_on_the_final_value(demo, demo_server, page):
+    body = open_voila(page, demo_server, demo, figures=len(explorers_in(DEMOS / demo)))
+    fig = body.locator(FIGURE).first
+    slider = explorer_box(fig).locator(SLIDER).first
+    canvas = fig.locator("canvas").first
+    drag = drag_slider(page, slider, canvas)
+    assert drag.during >= 3, f"{demo}: only {drag.during} pictures during a {drag.duration_ms:.0f} ms drag"
+    # the picture on screen is the kernel-side render of the final value
+    label = slider.locator(".widget-label").first.inner_text().strip()
+    ex = getattr(widgets, first_explorer_in(DEMOS / demo))()
+    name = next(k for k, w in ex.controls.items() if w.description == label)
+    ex.set(**{name: int(drag.value)})
+    want = ex.render()
+    got = canvas_pixels(canvas)
+    assert got.shape == want.shape and np.array_equal(got, want), \
+        f"{demo}: the picture after the drag is not the one of {name}={drag.value}"
+
+
+def test_at_1024_px_no_picture_is_wider_than_its_output_area(browser, demo_server):
+    page = new_page(browser, width=1024, height=768)
+    try:
+        for demo in DEMO_PAGES:
+            open_voila(page, demo_server, demo, figures=len(explorers_in(DEMOS / demo)))
+            sizes = page.locator(CANVAS).evaluate_all("""els => els.map(c => {
+                const box = c.closest('.widget-vbox') || c.parentElement.parentElement;
+                return [c.getBoundingClientRect().right, box.getBoundingClientRect().right,
+                        c.getBoundingClientRect().width];
+            })""")
+            assert sizes and all(right <= outer + 0.5 and w > 300 for right, outer, w in sizes), (demo, sizes)
+            scroll = page.evaluate("() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+            assert scroll[0] <= scroll[1], f"{demo}: the page scrolls sideways {scroll}"
+    finally:
+        page.context.close()
