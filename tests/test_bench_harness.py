@@ -31,7 +31,10 @@ class Tiny(Explorer):
 
     def _draw(self):
         self.ax = self.figure.add_subplot()
+        self.ax.set_xlim(0, 10)
+        self.ax.set_ylim(0, 20)
         (self.line,) = self.ax.plot([0], [0])
+        self.dynamic = [self.line]
 
     def _update(self):
         n = self.params["n"]
@@ -67,7 +70,8 @@ def test_bench_explorer_really_updates_and_reports():
     row = bench.bench_explorer(Tiny, "extreme", rounds=1, baseline_rounds=1)
     assert row.explorer == "Tiny" and row.setting == "extreme" and row.changes == 6
     assert row.errors == []
-    for t in (row.ours, row.cold, row.full_redraw, row.new_figure):
+    assert row.sent_kb > 0  # every change sent a picture
+    for t in (row.ours, row.full_redraw, row.new_figure):
         assert 0 < t[0] <= t[1]
     md = bench.table([row])
     assert md.splitlines()[0].startswith("| explorer | setting |")
