@@ -214,7 +214,7 @@ def test_random_walk_the_browser_shows_the_true_picture(name):
     b = Browser(ex)
     b.paint_all()
     rng = random.Random(name)
-    for _ in range(12):
+    for _ in range(25):
         key = rng.choice(list(ex.controls))
         ex.controls[key].value = _random_value(ex.controls[key], rng)
         assert ex.error.value == "", (name, ex.params)

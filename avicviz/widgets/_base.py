@@ -22,6 +22,13 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import Collection
+from matplotlib.colors import to_rgba
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.text import Annotation, Text
+from matplotlib.transforms import Bbox
 
 from ..plots._style import new_figure
 from .controls import row
@@ -53,6 +60,62 @@ def plain_text(markup: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return re.sub(r"\s*\.(\s*\.)+", ".", re.sub(r"\s+([.,:;])", r"\1", text)).strip(" .") \
         if text else ""
+
+
+def _union(boxes: list) -> tuple[int, int, int, int] | None:
+    """The smallest box (row0, row1, col0, col1) holding every box given (None entries skipped).
+
+    >>> _union([(0, 2, 5, 6), None, (1, 4, 0, 1)]), _union([None])
+    ((0, 4, 0, 6), None)
+    """
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), max(b[1] for b in boxes),
+            min(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _digest(x: Any) -> tuple:
+    a = np.asarray(x)
+    return (a.shape, a.dtype.str, hash(np.ascontiguousarray(a).tobytes()))
+
+
+def _look(a: Any) -> tuple | None:
+    """What an artist looks like, from public getters: equal looks draw equal pixels.  None for
+    kinds this does not know (they always count as changed)."""
+    common = (type(a).__name__, a.get_visible(), a.get_zorder(), a.get_alpha())
+    if isinstance(a, Text):
+        patch = a.get_bbox_patch()
+        key = (a.get_text(), tuple(np.ravel(a.get_unitless_position())),
+               to_rgba(a.get_color()), hash(a.get_fontproperties()), a.get_rotation(),
+               a.get_horizontalalignment(), a.get_verticalalignment(),
+               None if patch is None else (to_rgba(patch.get_facecolor()), to_rgba(patch.get_edgecolor()),
+                                           patch.get_linewidth(), str(patch.get_boxstyle())))
+        if isinstance(a, Annotation):
+            ap = a.arrow_patch
+            key += (tuple(np.ravel(a.xy)), None if ap is None else (
+                ap.get_visible(), to_rgba(ap.get_edgecolor()), to_rgba(ap.get_facecolor()), ap.get_linewidth()))
+    elif isinstance(a, Line2D):
+        key = (_digest(a.get_xdata(orig=True)), _digest(a.get_ydata(orig=True)), to_rgba(a.get_color()),
+               a.get_linestyle(), a.get_linewidth(), a.get_marker(), a.get_markersize(),
+               to_rgba(a.get_markerfacecolor()), to_rgba(a.get_markeredgecolor()), a.get_markeredgewidth())
+    elif isinstance(a, Collection):
+        arr = a.get_array()
+        key = (_digest(a.get_offsets()), _digest(a.get_facecolor()), _digest(a.get_edgecolor()),
+               _digest(a.get_linewidth()), _digest(getattr(a, "get_sizes", list)()), len(a.get_paths()),
+               None if arr is None else (_digest(arr), a.get_clim()))
+    elif isinstance(a, AxesImage):
+        key = (_digest(a.get_array()), tuple(a.get_extent()), a.get_clim())
+    elif isinstance(a, Rectangle):
+        key = (a.get_bbox().bounds, to_rgba(a.get_facecolor()), to_rgba(a.get_edgecolor()),
+               a.get_linewidth(), a.get_hatch())
+    else:
+        return None
+    return common + key
+
+
+def _overlaps(a: tuple | None, b: tuple) -> bool:
+    return a is not None and a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
 class Explorer:
@@ -88,7 +151,9 @@ class Explorer:
         self._muted = False
         self._stale_model = False    # controls changed since the last update
         self._stale_picture = True   # artists changed since the last picture
-        self._background = None
+        self._background: np.ndarray | None = None  # the figure without its dynamic artists
+        self._places: dict[int, tuple[int, int, int, int] | None] = {}  # where each was drawn
+        self._looks: dict[int, tuple | None] = {}  # how each dynamic artist looked when drawn
         self._needs_full = True
         self.dynamic: list[Any] = []
         self._draw()
@@ -148,20 +213,77 @@ class Explorer:
         self._needs_full = True
 
     def render(self) -> np.ndarray:
-        """The picture for the current settings, as RGBA pixels (rows, columns, 4)."""
+        """The picture for the current settings, as RGBA pixels (rows, columns, 4).
+
+        After a full draw, only the dynamic artists that changed since they were last drawn
+        (matplotlib marks them ``stale``) are drawn again, inside one box that holds their old
+        and new places; the dynamic artists overlapping that box are drawn again with them, and
+        nothing outside the box changes.  The tests check that this equals a full draw.
+        """
         if self._stale_model:
             self._safe_update()
         if self._needs_full or self._background is None:
             self._needs_full = False
             self.canvas.draw()  # everything but the dynamic artists
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            buf = np.asarray(self.canvas.buffer_rgba())
+            self._background = buf.copy()
+            self._redraw(self.dynamic)
         else:
-            self.canvas.restore_region(self._background)
-        for a in self.dynamic:
-            self.figure.draw_artist(a)
+            buf = np.asarray(self.canvas.buffer_rgba())
+            changed = [a for a in self.dynamic if a.stale and self._looks_changed(a)]
+            box = _union([e for a in changed for e in (self._places.get(id(a)), self._place(a))])
+            if box is not None:
+                r0, r1, c0, c1 = box
+                inside = self._background[r0:r1, c0:c1].copy()
+                outside = buf.copy()
+                buf[r0:r1, c0:c1] = inside
+                self._redraw([a for a in self.dynamic
+                              if a in changed or _overlaps(self._places.get(id(a)), box)])
+                inside = buf[r0:r1, c0:c1].copy()
+                buf[...] = outside
+                buf[r0:r1, c0:c1] = inside
         self.pictures += 1
         self._stale_picture = False
-        return np.asarray(self.canvas.buffer_rgba())
+        return buf
+
+    def _place(self, a: Any) -> tuple[int, int, int, int] | None:
+        """Where an artist paints now: (row0, row1, col0, col1) of the picture, padded."""
+        if not a.get_visible():
+            return None
+        renderer = self.canvas.get_renderer()
+        try:
+            bb = a.get_window_extent(renderer)
+            if isinstance(a, Text) and a.get_bbox_patch() is not None:
+                a.update_bbox_position_size(renderer)
+                bb = Bbox.union([bb, a.get_bbox_patch().get_window_extent(renderer)])
+            if isinstance(a, Annotation) and a.arrow_patch is not None:
+                bb = Bbox.union([bb, a.arrow_patch.get_window_extent(renderer)])
+        except Exception:  # an artist that cannot say: anywhere
+            bb = self.figure.bbox
+        if not np.all(np.isfinite(bb.extents)):
+            bb = self.figure.bbox
+        if bb.width <= 0 and bb.height <= 0 and not (isinstance(a, Text) and a.get_text()):
+            return None
+        lw = np.max(getattr(a, "get_linewidth", lambda: 0)(), initial=0.0)
+        pad = int(np.ceil(lw * self.figure.dpi / 72.0)) + 3
+        h, w = self._background.shape[:2]
+        x0, y0, x1, y1 = bb.extents
+        r0, r1 = max(int(h - y1) - pad, 0), min(int(np.ceil(h - y0)) + pad, h)
+        c0, c1 = max(int(x0) - pad, 0), min(int(np.ceil(x1)) + pad, w)
+        return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+    def _looks_changed(self, a: Any) -> bool:
+        """False for an artist set again to what it showed: explorers' updates set every
+        dynamic artist on every change, and drawing (text above all, with matplotlib 3.11)
+        is the slowest part of a picture."""
+        look = _look(a)
+        return look is None or self._looks.get(id(a)) != look
+
+    def _redraw(self, artists: list[Any]) -> None:
+        for a in artists:
+            self.figure.draw_artist(a)  # draws it and clears its ``stale`` mark
+            self._places[id(a)] = self._place(a)
+            self._looks[id(a)] = _look(a)
 
     def png(self) -> bytes:
         """The picture for the current settings as PNG bytes."""
