@@ -24,6 +24,7 @@ __all__ = [
     "gatag_bits",
     "splits_chart",
     "TagStoryArtists",
+    "story_lines",
     "tag_story",
     "update_tag_story",
     "AliasingArtists",
@@ -87,7 +88,9 @@ class TagStoryArtists:
     verdict: Text
 
 
-def _story(tag: GATag) -> tuple[str, str, str, str, str]:
+def story_lines(tag: GATag) -> tuple[str, str, str, str, str]:
+    """The decode story in words: what KVM encodes, the tag, what the GA-log handler decodes,
+    the verdict, and the verdict's colour."""
     lost = tag.vcpu >> tag.vcpu_bits
     asked = (f"KVM encodes   VM ID {tag.vm_id}, {tag.vcpu_field} {tag.vcpu} "
              f"(0x{tag.vcpu:X}, needs {max(tag.vcpu.bit_length(), 1)} bits; field has {tag.vcpu_bits})")
@@ -121,7 +124,7 @@ def tag_story(tag: GATag, ax: Axes) -> TagStoryArtists:
 
 def update_tag_story(arts: TagStoryArtists, tag: GATag) -> None:
     """Show ``tag`` in already drawn story texts."""
-    asked, t, dec, verdict, colour = _story(tag)
+    asked, t, dec, verdict, colour = story_lines(tag)
     arts.asked.set_text(asked)
     arts.tag.set_text(t)
     arts.decoded.set_text(dec)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
 import numpy as np
 
@@ -12,9 +14,8 @@ from ..vmid import VMIDAllocator
 from ..plots.gatag import (
     alias_span,
     aliasing_chart,
-    tag_story,
+    story_lines,
     update_aliasing_chart,
-    update_tag_story,
     update_vmid_chart,
     vmid_chart,
 )
@@ -27,9 +28,13 @@ __all__ = ["GATagExplorer", "AliasingExplorer", "VMIDExplorer"]
 
 class GATagExplorer(Explorer):
     """Encode a VM ID and a vCPU into a GATag on a release, and decode it as KVM's GA-log
-    handler does.  On v6.0..v6.2 vCPU 300 comes back as vCPU 44 (bit 8 is dropped)."""
+    handler does.  On v6.0..v6.2 vCPU 300 comes back as vCPU 44 (bit 8 is dropped).
 
-    figsize = (10.0, 3.6)
+    The figure shows the tag's bits; the decode story (what KVM encodes, the tag, what the
+    GA-log handler decodes, the verdict) is the text under it.
+    """
+
+    figsize = (10.0, 2.1)
     title = "GATag"
 
     def _make_controls(self):
@@ -41,14 +46,11 @@ class GATagExplorer(Explorer):
         }
 
     def _draw(self):
-        gs = self.figure.add_gridspec(2, 1, height_ratios=[1.3, 1.0])
+        spec = self.figure.add_gridspec(1, 1)[0]
         layouts = list(dict.fromkeys(gatag_layout(r) for r in releases()))
-        self.bits = SwitchableBitField(self.figure, gs[0], layouts, {})
-        ax = self.figure.add_subplot(gs[1])
-        self.story = tag_story(encode(1, 300, "6.19"), ax)
+        self.bits = SwitchableBitField(self.figure, spec, layouts, {})
         freeze_layout(self.figure)
-        st = self.story
-        self.dynamic = [*self.bits.texts(), st.asked, st.tag, st.decoded, st.verdict]
+        self.dynamic = self.bits.texts()
 
     def _update(self):
         p = self.params
@@ -56,10 +58,13 @@ class GATagExplorer(Explorer):
         self.bits.show(gatag_layout(t.kernel), t.tag)
         if self.bits.switched:
             self.relayout()
-        update_tag_story(self.story, t)
         self.model = t
         r = t.kernel
+        *lines, verdict, colour = story_lines(t)
+        story = "<br>".join(html.escape(x) for x in lines)
         self.readout.value = (
+            f"<div style='font-family:monospace;white-space:pre-wrap'>{story}<br>"
+            f"<b style='color:{colour}'>{html.escape(verdict)}</b></div>"
             f"<b>{r.name}</b> ({r.range_name}): {t.vcpu_field} in bits {t.vcpu_bits - 1}:0, vm_id in "
             f"bits 31:{t.vcpu_bits}. GATag <b>{t.tag_hex}</b> decodes to VM ID {t.decoded_vm_id}, "
             f"{t.vcpu_field} <b>{t.decoded_vcpu}</b>: " + ("lossless" if t.lossless else "<b>lossy</b>"))
