@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import (FIGURE, SLIDER, check_slider_redraws, error_outputs, explorers_in,
+from harness import (CANVAS, FIGURE, SLIDER, new_page, check_slider_redraws, error_outputs, explorers_in,
                      explorer_box, jupyter_lab, open_and_run_all, run_in_kernel,
                      shutdown_kernel, slider_value, wait_canvas_stable,
                      wait_widgets_rendered, WIDGET_OUTPUT)
@@ -104,3 +104,30 @@ def _slider_changes_kernel_readout_and_pixels(page, panel, fig):
                            arg=[explorer_readout.element_handle(), e_after["readout"].replace(" ", "")],
                            timeout=10_000)
     assert " ".join(explorer_readout.inner_text().split()) != readout_before
+
+
+def test_at_1024_px_with_the_file_browser_open_no_picture_is_cut_off(lab, browser, artifacts):
+    page = new_page(browser, width=1024, height=768)
+    try:
+        panel = open_and_run_all(page, lab, "03_past_512.ipynb")
+        try:
+            page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+            page.wait_for_function("() => !window.jupyterapp.shell.leftCollapsed")
+            page.wait_for_timeout(500)  # Lab lays the panel out again
+            figures = panel.locator(FIGURE)
+            for i in range(figures.count()):
+                figures.nth(i).scroll_into_view_if_needed()
+                wait_canvas_stable(figures.nth(i).locator("canvas").first)
+            sizes = panel.locator(CANVAS).evaluate_all("""els => els.map(c => [
+                c.getBoundingClientRect().right,
+                c.closest('.jp-OutputArea-output').getBoundingClientRect().right,
+                c.getBoundingClientRect().width])""")
+            assert len(sizes) >= 3 and all(r <= outer + 0.5 and w > 300 for r, outer, w in sizes), sizes
+            wide = panel.evaluate("""el => [...el.querySelectorAll('.jp-OutputArea-output')]
+                .filter(o => o.scrollWidth > o.clientWidth + 1).length""")
+            assert wide == 0, f"{wide} output areas scroll sideways"
+            page.screenshot(path=str(artifacts / "lab-1024-file-browser.png"))
+        finally:
+            shutdown_kernel(page, panel.copy_name)
+    finally:
+        page.context.close()
