@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help lab test demo bench figures install install-dev clean
+.PHONY: help lab test test-oldest demo bench figures install install-dev clean
 
 help:
 	@echo "make lab     - install into .venv and open JupyterLab on the first notebook (127.0.0.1, token on)"
 	@echo "make test    - install into .venv with test tools and run every test"
+	@echo "make test-oldest - the same in .venv-oldest with the oldest versions pyproject allows"
 	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1"
 	@echo "make bench   - run the interactivity benchmarks, write benchmarks/results.md"
 	@echo "make figures - redraw the static figures in notebooks/figures"
@@ -38,6 +39,16 @@ lab: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+# Every dependency at the minimum pyproject.toml states (.ci/oldest_constraints.py), every test.
+OLDEST := .venv-oldest
+test-oldest:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "avicviz needs Python 3.11 or newer; set PYTHON=python3.11")'
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) .ci/oldest_constraints.py > $(OLDEST)/constraints.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c $(OLDEST)/constraints.txt -e '.[dev]'
+	$(OLDEST)/bin/python -m pytest
+
 demo: install-dev
 	$(BIN)/avicviz demo
 
@@ -48,4 +59,4 @@ figures: install
 	$(BIN)/python -m avicviz.plots.gallery notebooks/figures
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(OLDEST) test-artifacts .pytest_cache .hypothesis *.egg-info

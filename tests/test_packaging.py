@@ -47,7 +47,7 @@ def _min_version(spec: str) -> tuple[str | None, str | None]:
 
 
 #: conda-forge names that differ from the PyPI names
-CONDA_NAMES = {"zlib-ng": "python-zlib-ng"}
+CONDA_NAMES: dict[str, str] = {}
 
 
 def test_environment_yml_lists_the_same_dependencies():
@@ -77,3 +77,14 @@ def test_every_public_model_function_has_a_runnable_example():
 
 def test_version_is_exposed():
     assert re.match(r"\d+\.\d+", avicviz.__version__)
+
+
+def test_no_dependency_is_capped_and_the_oldest_constraints_match_pyproject():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = py["dependencies"] + [s for extra in py["optional-dependencies"].values() for s in extra]
+    assert [s for s in specs if "<" in s] == []  # newest releases allowed, tested by `make test`
+    out = subprocess.run([sys.executable, str(ROOT / ".ci" / "oldest_constraints.py")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    pins = dict(line.split("==") for line in out)
+    assert pins["matplotlib"] == "3.8" and pins["anywidget"] == "0.9" and pins["ipywidgets"] == "8.1"
+    assert len(pins) == len({_req_name(s) for s in specs} - {"avicviz"})
