@@ -6,7 +6,8 @@
 The output has the layout of ``trace-cmd report``.  Its first line says that it was generated.
 Scenario (Linux 6.17, a Zen 4 host with x2AVIC, AVIC on): one VM of N vCPUs.  Each 10 ms tick,
 every vCPU is running or halted (random, seeded); IPIs go from random senders to random
-targets and take the path :func:`avicviz.simulate` gives for that running/halted pattern:
+targets (3% of them NMIs, which AVIC never delivers: AVIC_INCOMPLETE_IPI cause
+INVALID_INT_TYPE) and take the path :func:`avicviz.simulate` gives for that running/halted pattern:
 accelerated IPIs leave no trace (no VM exit, which is the point of AVIC), IPIs to halted vCPUs
 exit with AVIC_INCOMPLETE_IPI cause TARGET_NOT_RUNNING.  Device interrupts to halted vCPUs
 produce GA-log wakeups; timer programming produces unaccelerated TMICT writes (trap) and
@@ -55,7 +56,12 @@ def lines(seconds: float, vcpus: int, seed: int, rate: int):
         senders = rng.integers(0, vcpus, n)
         targets = rng.integers(0, vcpus, n)
         times = np.sort(t + rng.random(n) * tick * 0.9)
-        for tt, s, d in zip(times, senders, targets):
+        nmi = rng.random(n) < 0.03  # NMI IPIs (e.g. a watchdog): not fixed/edge, AVIC never delivers them
+        for tt, s, d, is_nmi in zip(times, senders, targets, nmi):
+            if is_nmi and s != d:
+                yield ev(tt, int(s), "kvm_avic_incomplete_ipi",
+                         f"vcpu={s}, icrh:icrl=0x{int(d):08x}:00000400, id=0, index={d}")
+                continue
             if s == d or r.path_of(int(d)) != "target_not_running":
                 continue  # accelerated: no exit, nothing to trace
             yield ev(tt, int(s), "kvm_avic_incomplete_ipi",
