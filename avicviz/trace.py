@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterable, Mapping
@@ -312,10 +313,9 @@ class TraceSummary:
 
 # ---- parsing -----------------------------------------------------------------------------------
 
-_EV = re.compile(
-    r"(kvm_avic_incomplete_ipi|kvm_avic_unaccelerated_access|kvm_avic_ga_log|kvm_avic_kick_vcpu_slowpath"
-    r"|kvm_avic_doorbell|kvm_apicv_inhibit_changed|kvm_apicv_update_request): *([^\n]*)")
-_TS = re.compile(r"(\d+\.\d+):\s*(kvm:)?$")
+_EVA = re.compile(r"kvm_avic_(incomplete_ipi|unaccelerated_access|ga_log|kick_vcpu_slowpath|doorbell): *([^\n]*)")
+_EVI = re.compile(r"(kvm_apicv_inhibit_changed|kvm_apicv_update_request): *([^\n]*)")
+_TS = re.compile(r"(\d+)\.(\d+):[ \t]*(kvm:)?[ \t]*$")
 _HEX = r"(?:0x)?([0-9a-fA-F]+)"
 _BODY = {
     "kvm_avic_incomplete_ipi": re.compile(
@@ -358,6 +358,7 @@ class _Acc:
         self.blanks = 0
         self.parsed = 0
         self.header = ""
+        self.cache: dict = {}
 
 
 def _bad(acc: _Acc, lineno: int, text: str) -> None:
@@ -366,96 +367,199 @@ def _bad(acc: _Acc, lineno: int, text: str) -> None:
         acc.malformed_examples.append((lineno, text[:200]))
 
 
+def _lineno(block: str, line0: int, pos: int) -> int:
+    return line0 + block.count("\n", 0, pos) + 1
+
+
+def _ts_after(block: str, pos: int):
+    """The timestamp match of the first AVIC event at or after ``pos`` (None if there is none)."""
+    m = _EVA.search(block, pos)
+    while m is not None:
+        t = _TS.search(block, max(m.start() - 48, 0), m.start())
+        if t is not None:
+            return m.start(), t
+        m = _EVA.search(block, m.end())
+    return None
+
+
+def _second_spans(block: str) -> list[tuple[int, int, str, object]]:
+    """Split a block into spans within which every AVIC event has the same whole second.
+
+    Trace tools print events in time order, so the boundaries are found by bisection on
+    positions: a handful of searches per second of trace, not one per line.
+    Returns (start, end, whole-second text, timestamp match of the span's first event).
+    """
+    spans = []
+    pos = 0
+    n = len(block)
+    while pos < n:
+        first = _ts_after(block, pos)
+        if first is None:
+            break
+        fpos, ft = first
+        sec = ft.group(1)
+        lo, hi = fpos, n  # find the first event whose second differs, in (lo, hi]
+        last = _ts_after(block, block.rfind("\n", 0, n - 1) + 1) if hi == n else None
+        if last is not None and last[1].group(1) == sec:
+            spans.append((pos, n, sec, ft))
+            break
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            ls = block.rfind("\n", 0, mid) + 1
+            x = _ts_after(block, ls)
+            if x is None or x[1].group(1) != sec:
+                hi = ls if ls > lo else mid
+                if ls <= lo:
+                    break
+            else:
+                lo = max(x[0], lo + 1)
+        end = block.rfind("\n", 0, hi) + 1
+        if end <= fpos:
+            end = block.find("\n", fpos) + 1 or n
+        spans.append((pos, end, sec, ft))
+        pos = end
+    return spans
+
+
 def _block(acc: _Acc, block: str, names: dict[int, str], line0: int) -> None:
-    """Parse one block of whole lines (ending in a newline)."""
+    """Parse one block of whole lines (ending in a newline).
+
+    Speed: the block is cut into spans of one whole second each (bisection on the sorted
+    timestamps); in each span the (event, fields) pairs are found and counted by the regex
+    engine and ``collections.Counter`` in C, and each distinct field text is parsed once.
+    The rare inhibit events are read one by one, in order, for the timeline.
+    """
     acc.lines += block.count("\n")
     acc.comments += block.count("\n#") + (block[:1] == "#")
     acc.blanks += block.count("\n\n") + (block[:1] == "\n")
     mentions = sum(block.count(m) for m in _MENTIONS)
-    bad_before = acc.malformed
-    parsed_here = 0
-    ev_counts = acc.events
-    body = _BODY
-    ts_re = _TS
-    per_second = acc.per_second
-    first = acc.first
-    for m in _EV.finditer(block):
-        ev = m.group(1)
+    acc.perf += block.count("kvm:kvm_avic_")
+    seen_total = 0
+    for m in _EVI.finditer(block):
+        seen_total += 1
         start = m.start()
-        ls = block.rfind("\n", 0, start) + 1
-        t = ts_re.search(block, ls, start)
-        b = body[ev].fullmatch(m.group(2))
-        if t is None or b is None:
-            _bad(acc, line0 + block.count("\n", 0, start) + 1, block[ls:block.find("\n", start)])
+        t = _TS.search(block, max(start - 48, 0), start)
+        if t is None:
+            ls = block.rfind("\n", 0, start) + 1
+            acc.malformed += 1
+            _bad_example(acc, _lineno(block, line0, start), block[ls:block.find("\n", start)])
             continue
-        parsed_here += 1
-        ts = float(t.group(1))
-        if t.group(2):
-            acc.perf += 1
-        if first is None:
-            first = acc.first = ts
-        acc.last = ts
-        sec = int(ts - first)
-        ev_counts[ev] += 1
-        k = (sec, ev)
-        per_second[k] = per_second.get(k, 0) + 1
-        if ev == "kvm_avic_incomplete_ipi":
-            vcpu, cause, index = int(b.group(1)), int(b.group(4)), int(b.group(5))
-            d = acc.ipi_causes
-            d[cause] = d.get(cause, 0) + 1
-            d = acc.ipi_by_vcpu
-            k = (vcpu, cause)
-            d[k] = d.get(k, 0) + 1
-            d = acc.ipi_per_second
-            k = (sec, cause)
-            d[k] = d.get(k, 0) + 1
-            d = acc.ipi_index
-            d[index] = d.get(index, 0) + 1
-        elif ev == "kvm_avic_unaccelerated_access":
-            vcpu = int(b.group(1))
-            k = (int(b.group(2), 16), b.group(3), b.group(4), b.group(5))
-            d = acc.unacc
-            d[k] = d.get(k, 0) + 1
-            d = acc.unacc_vcpu
-            d[vcpu] = d.get(vcpu, 0) + 1
-        elif ev == "kvm_avic_ga_log":
-            k = (int(b.group(1)), int(b.group(2)))
-            d = acc.ga_log
-            d[k] = d.get(k, 0) + 1
-        elif ev == "kvm_avic_kick_vcpu_slowpath":
-            index = int(b.group(3))
-            d = acc.kicks
-            d[index] = d.get(index, 0) + 1
-        elif ev == "kvm_avic_doorbell":
-            k = (int(b.group(1)), int(b.group(2)))
-            d = acc.doorbells
-            d[k] = d.get(k, 0) + 1
-        else:
-            if ev == "kvm_apicv_inhibit_changed":
-                is_set = b.group(1) == "set"
-                reason = int(b.group(2))
-                mask = int(b.group(3), 16)
-            else:  # deactivate = an inhibit reason set
-                is_set = b.group(1) == "deactivate"
-                reason = int(b.group(2))
-                mask = None
-            name = names.get(reason, f"unknown reason {reason}")
-            printed = b.group(4) if ev == "kvm_apicv_inhibit_changed" else None
-            if printed and mask:  # later kernels print the set reasons' names, in bit order
-                bits = [i for i in range(64) if mask >> i & 1]
-                parts = printed.split("|")
-                if len(bits) == len(parts) and reason in bits:
-                    name = _P + parts[bits.index(reason)].removeprefix(_P)
-            if len(acc.inhibits) < MAX_TIMELINE:
-                acc.inhibits.append(InhibitChange(ts, is_set, reason, name, mask,
-                                                  line0 + block.count("\n", 0, start) + 1))
-            else:
-                acc.inhibits_dropped += 1
-    acc.parsed += parsed_here
+        _inhibit(acc, m.group(1), m.group(2), t, names, block, line0, start)
+    spans = _second_spans(block)
+    if spans:
+        ft = spans[0][3]
+        if acc.first is None:
+            acc.first = float(ft.group(1) + "." + ft.group(2))
+        tail = block.rfind("kvm_avic_")  # the block's last AVIC event
+        last = _ts_after(block, block.rfind("\n", 0, tail) + 1) if tail >= 0 else None
+        if last is not None:
+            acc.last = max(acc.last or 0.0, float(last[1].group(1) + "." + last[1].group(2)))
+    first_sec = int(acc.first) if acc.first is not None else 0
+    body = _BODY
+    cache = acc.cache
+    per_second, ipi_causes, ipi_by_vcpu = acc.per_second, acc.ipi_causes, acc.ipi_by_vcpu
+    ipi_per_second, ipi_index, unacc, unacc_vcpu = acc.ipi_per_second, acc.ipi_index, acc.unacc, acc.unacc_vcpu
+    for start, end, sec_s, _ in spans:
+        counts = Counter(_EVA.findall(block, start, end))
+        sec = int(sec_s) - first_sec
+        for (ev_short, text), n in counts.items():
+            ev = "kvm_avic_" + ev_short
+            seen_total += n
+            ck = (ev, text)
+            b = cache.get(ck)
+            if b is None:
+                mb = body[ev].fullmatch(text)
+                if mb is None:
+                    acc.malformed += n
+                    if len(acc.malformed_examples) < 5:
+                        pos = block.find(ev, start, end)
+                        while pos >= 0:
+                            le = block.find("\n", pos)
+                            if block[pos:le].endswith(text):
+                                ls = block.rfind("\n", 0, pos) + 1
+                                _bad_example(acc, _lineno(block, line0, pos), block[ls:le])
+                                break
+                            pos = block.find(ev, le, end)
+                    continue
+                b = mb.groups()
+                if len(cache) > 200_000:
+                    cache.clear()
+                cache[ck] = b
+            acc.parsed += n
+            acc.events[ev] += n
+            k = (sec, ev)
+            per_second[k] = per_second.get(k, 0) + n
+            if ev == "kvm_avic_incomplete_ipi":
+                cause = int(b[3])
+                ipi_causes[cause] = ipi_causes.get(cause, 0) + n
+                k = (int(b[0]), cause)
+                ipi_by_vcpu[k] = ipi_by_vcpu.get(k, 0) + n
+                k = (sec, cause)
+                ipi_per_second[k] = ipi_per_second.get(k, 0) + n
+                k = int(b[4])
+                ipi_index[k] = ipi_index.get(k, 0) + n
+            elif ev == "kvm_avic_unaccelerated_access":
+                k = (int(b[1], 16), b[2], b[3], b[4])
+                unacc[k] = unacc.get(k, 0) + n
+                k = int(b[0])
+                unacc_vcpu[k] = unacc_vcpu.get(k, 0) + n
+            elif ev == "kvm_avic_ga_log":
+                _add(acc.ga_log, (int(b[0]), int(b[1])), n)
+            elif ev == "kvm_avic_kick_vcpu_slowpath":
+                _add(acc.kicks, int(b[2]), n)
+            else:  # kvm_avic_doorbell
+                _add(acc.doorbells, (int(b[0]), int(b[1])), n)
     # event names that never reached a parseable "name: fields" (truncated, garbled)
-    unparsed = mentions - parsed_here - (acc.malformed - bad_before)
+    unparsed = mentions - seen_total
     if unparsed > 0:
         acc.malformed += unparsed
+
+
+def _add(d: dict, k, n: int) -> None:
+    d[k] = d.get(k, 0) + n
+
+
+def _bad_example(acc: _Acc, lineno: int, text: str) -> None:
+    if len(acc.malformed_examples) < 5:
+        acc.malformed_examples.append((lineno, text[:200]))
+
+
+def _inhibit(acc: _Acc, ev: str, text: str, t, names: dict[int, str], block: str, line0: int, start: int) -> None:
+    b = _BODY[ev].fullmatch(text)
+    if b is None:
+        acc.malformed += 1
+        ls = block.rfind("\n", 0, start) + 1
+        _bad_example(acc, _lineno(block, line0, start), block[ls:block.find("\n", start)])
+        return
+    ts = float(t.group(1) + "." + t.group(2))
+    if acc.first is None:
+        acc.first = ts
+    acc.last = max(acc.last or ts, ts)
+    acc.parsed += 1
+    if t.group(3):
+        acc.perf += 1
+    acc.events[ev] += 1
+    k = (int(ts) - int(acc.first), ev)
+    acc.per_second[k] = acc.per_second.get(k, 0) + 1
+    if ev == "kvm_apicv_inhibit_changed":
+        is_set = b.group(1) == "set"
+        reason = int(b.group(2))
+        mask = int(b.group(3), 16)
+    else:  # kvm_apicv_update_request: "deactivate" = an inhibit reason set
+        is_set = b.group(1) == "deactivate"
+        reason = int(b.group(2))
+        mask = None
+    name = names.get(reason, f"unknown reason {reason}")
+    printed = b.group(4) if ev == "kvm_apicv_inhibit_changed" else None
+    if printed and mask:  # later kernels print the set reasons' names, in bit order
+        bits = [i for i in range(64) if mask >> i & 1]
+        parts = printed.split("|")
+        if len(bits) == len(parts) and reason in bits:
+            name = _P + parts[bits.index(reason)].removeprefix(_P)
+    if len(acc.inhibits) < MAX_TIMELINE:
+        acc.inhibits.append(InhibitChange(ts, is_set, reason, name, mask, _lineno(block, line0, start)))
+    else:
+        acc.inhibits_dropped += 1
 
 
 def _detect_format(acc: _Acc) -> str:

@@ -24,7 +24,7 @@ SAMPLE = ROOT / "data" / "sample_avic_trace.txt"
 _TS = re.compile(r"(\d+\.\d+): ")
 
 
-def build(path: Path, mb: int, mixed: bool) -> None:
+def build(path: Path, mb: int, mixed: bool, squeeze: float) -> None:
     if path.exists() and path.stat().st_size >= mb << 20:
         return
     src = [l for l in SAMPLE.read_text().splitlines(keepends=True) if not l.startswith(("#", "cpus="))]
@@ -40,12 +40,12 @@ def build(path: Path, mb: int, mixed: bool) -> None:
             out = []
             for line in src:
                 m = _TS.search(line)
-                t = float(m.group(1)) + offset
+                t = (float(m.group(1)) - 4200.0) / squeeze + offset
                 out.append(line[:m.start(1)] + f"{t:.6f}" + line[m.end(1):])
                 if mixed:
                     out.extend(n.format(t=t) for n in noise)
             f.write("".join(out))
-            offset += 10.0
+            offset += 10.0 / squeeze
 
 
 def measure(path: Path) -> dict:
@@ -63,16 +63,20 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--mb", type=int, nargs="+", default=[50, 400])
     p.add_argument("--dir", default="/tmp")
+    p.add_argument("--squeeze", type=float, nargs="+", default=[1.0, 100.0],
+                   help="time compression of the sample: 1 keeps its ~330 AVIC events/s, 100 makes ~33,000/s")
     a = p.parse_args(argv)
     rows = []
-    for mixed in (False, True):
-        for mb in a.mb:
-            path = Path(a.dir) / f"avicviz-bench-{'mixed' if mixed else 'avic-only'}-{mb}MB.txt"
-            build(path, mb, mixed)
-            rows.append(measure(path))
-            r = rows[-1]
-            print(f"{r['file']:<36} {r['MB']:7.0f} MB {r['lines']:>10} lines {r['seconds']:7.2f} s "
-                  f"{r['lines_per_s']:>10,.0f} lines/s  peak RSS {r['peak_rss_MB']:6.1f} MB", flush=True)
+    for squeeze in a.squeeze:
+        for mixed in (False, True):
+            for mb in a.mb:
+                kind = "mixed" if mixed else "avic-only"
+                path = Path(a.dir) / f"avicviz-bench-{kind}-x{squeeze:g}-{mb}MB.txt"
+                build(path, mb, mixed, squeeze)
+                rows.append(measure(path))
+                r = rows[-1]
+                print(f"{r['file']:<42} {r['MB']:7.0f} MB {r['lines']:>10} lines {r['seconds']:7.2f} s "
+                      f"{r['lines_per_s']:>10,.0f} lines/s  peak RSS {r['peak_rss_MB']:6.1f} MB", flush=True)
     return 0
 
 
