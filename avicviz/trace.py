@@ -591,13 +591,13 @@ def summarize(lines_or_blocks: Iterable[str], *, kernel: object = None, source: 
             carry = data
             continue
         block, carry = data[:cut], data[cut:]
-        if not acc.header:
-            acc.header = block[:4096]
+        if len(acc.header) < 4096:
+            acc.header = (acc.header + block)[:4096]
         _block(acc, block, names, line0)
         line0 = acc.lines
     if carry:  # a last line without a newline (a cut-off file)
-        if not acc.header:
-            acc.header = carry[:4096]
+        if len(acc.header) < 4096:
+            acc.header = (acc.header + carry)[:4096]
         _block(acc, carry + "\n", names, line0)
     other = acc.lines - acc.parsed - acc.comments - acc.blanks - acc.malformed
     warnings = []

@@ -40,44 +40,50 @@ def lines(seconds: float, vcpus: int, seed: int, rate: int):
         comm = f"CPU {vcpu}/KVM" if vcpu >= 0 else "<idle>"
         pid = 7000 + vcpu if vcpu >= 0 else 0
         cpu = (vcpu * 2) % 16 if vcpu >= 0 else 0
-        return f"{comm:>16}-{pid:<6} [{cpu:03d}] {T0 + t:12.6f}: {name}: {body}\n"
+        return (round(T0 + t, 6), f"{comm:>16}-{pid:<6} [{cpu:03d}] {T0 + t:12.6f}: {name}: {body}\n")
 
-    yield ev(0.000010, 0, "kvm_apicv_inhibit_changed", "set reason=2, inhibits=0x4")
-    yield ev(0.000020, 0, "kvm_apicv_inhibit_changed", "cleared reason=2, inhibits=0x0")
+    yield ev(0.000010, 0, "kvm_apicv_inhibit_changed", "set reason=2, inhibits=0x4")[1]
+    yield ev(0.000020, 0, "kvm_apicv_inhibit_changed", "cleared reason=2, inhibits=0x0")[1]
     tick = 0.01
     halted_p = 0.35
     for k in range(int(seconds / tick)):
-        t = 0.001 + k * tick
-        running = rng.random(vcpus) >= halted_p
-        r = av.simulate(vcpus, kernel=KERNEL, cpu="x2avic", running=running)
-        n = rng.poisson(rate * tick)
-        if 6.0 <= t < 6.5:  # an interrupt-window request inhibits AVIC: IPIs are emulated meanwhile
-            n = 0
-        senders = rng.integers(0, vcpus, n)
-        targets = rng.integers(0, vcpus, n)
-        times = np.sort(t + rng.random(n) * tick * 0.9)
-        nmi = rng.random(n) < 0.03  # NMI IPIs (e.g. a watchdog): not fixed/edge, AVIC never delivers them
-        for tt, s, d, is_nmi in zip(times, senders, targets, nmi):
-            if is_nmi and s != d:
-                yield ev(tt, int(s), "kvm_avic_incomplete_ipi",
-                         f"vcpu={s}, icrh:icrl=0x{int(d):08x}:00000400, id=0, index={d}")
-                continue
-            if s == d or r.path_of(int(d)) != "target_not_running":
-                continue  # accelerated: no exit, nothing to trace
+        # trace tools print events in time order: sort each 10 ms tick's events
+        yield from (line for _, line in sorted(_tick(rng, k, tick, vcpus, rate, halted_p, ev)))
+
+
+def _tick(rng, k, tick, vcpus, rate, halted_p, ev):
+    """One 10 ms tick of the scenario: (time, line) pairs, in any order."""
+    t = 0.001 + k * tick
+    running = rng.random(vcpus) >= halted_p
+    r = av.simulate(vcpus, kernel=KERNEL, cpu="x2avic", running=running)
+    n = rng.poisson(rate * tick)
+    if 6.0 <= t < 6.5:  # an interrupt-window request inhibits AVIC: IPIs are emulated meanwhile
+        n = 0
+    senders = rng.integers(0, vcpus, n)
+    targets = rng.integers(0, vcpus, n)
+    times = np.sort(t + rng.random(n) * tick * 0.9)
+    nmi = rng.random(n) < 0.03  # NMI IPIs (e.g. a watchdog): not fixed/edge, AVIC never delivers them
+    for tt, s, d, is_nmi in zip(times, senders, targets, nmi):
+        if is_nmi and s != d:
             yield ev(tt, int(s), "kvm_avic_incomplete_ipi",
-                     f"vcpu={s}, icrh:icrl=0x{int(d):08x}:000000fd, id=1, index={d}")
-        for v in np.flatnonzero(rng.random(vcpus) < 0.08):
-            yield ev(t + 0.0005, int(v), "kvm_avic_unaccelerated_access",
-                     f"vcpu={v}, offset=0x380(APIC_TMICT), trap, write, vec=0xec")
-            if rng.random() < 0.3:
-                yield ev(t + 0.0006, int(v), "kvm_avic_unaccelerated_access",
-                         f"vcpu={v}, offset=0x390(APIC_TMCCT), fault, read, vec=0")
-        for v in np.flatnonzero(~running & (rng.random(vcpus) < 0.05)):
-            yield ev(t + 0.0008, -1, "kvm_avic_ga_log", f"vmid=1, vcpuid={v}")
-        if abs(t - 6.0) < tick / 2:
-            yield ev(t, 0, "kvm_apicv_inhibit_changed", "set reason=8, inhibits=0x100")
-        if abs(t - 6.5) < tick / 2:
-            yield ev(t, 0, "kvm_apicv_inhibit_changed", "cleared reason=8, inhibits=0x0")
+                     f"vcpu={s}, icrh:icrl=0x{int(d):08x}:00000400, id=0, index={d}")
+            continue
+        if s == d or r.path_of(int(d)) != "target_not_running":
+            continue  # accelerated: no exit, nothing to trace
+        yield ev(tt, int(s), "kvm_avic_incomplete_ipi",
+                 f"vcpu={s}, icrh:icrl=0x{int(d):08x}:000000fd, id=1, index={d}")
+    for v in np.flatnonzero(rng.random(vcpus) < 0.08):
+        yield ev(t + 0.0005, int(v), "kvm_avic_unaccelerated_access",
+                 f"vcpu={v}, offset=0x380(APIC_TMICT), trap, write, vec=0xec")
+        if rng.random() < 0.3:
+            yield ev(t + 0.0006, int(v), "kvm_avic_unaccelerated_access",
+                     f"vcpu={v}, offset=0x390(APIC_TMCCT), fault, read, vec=0")
+    for v in np.flatnonzero(~running & (rng.random(vcpus) < 0.05)):
+        yield ev(t + 0.0008, -1, "kvm_avic_ga_log", f"vmid=1, vcpuid={v}")
+    if abs(t - 6.0) < tick / 2:
+        yield ev(t, 0, "kvm_apicv_inhibit_changed", "set reason=8, inhibits=0x100")
+    if abs(t - 6.5) < tick / 2:
+        yield ev(t, 0, "kvm_apicv_inhibit_changed", "cleared reason=8, inhibits=0x0")
 
 
 def main(argv=None) -> int:
