@@ -10,7 +10,7 @@ another machine's files, or a test fixture, with ``root=``), and never needs roo
 :func:`check_host` turns that into a :class:`HostReport`.  Whatever cannot be read is named,
 with the reason, in ``unknowns``; nothing here raises on a missing or unreadable file.
 
-Facts used (see ``/work/shared/reference``-style sources in the project's docs):
+Facts used (kernel sources and patch mail; see README, "Where the facts come from"):
 
 * kvm_amd's ``avic`` parameter defaulted to off up to Linux 6.17.  Linux 6.18 ("KVM: SVM:
   Enable AVIC by default for Zen4+ if x2AVIC is support") defaults it to on for CPUs with
