@@ -4,7 +4,9 @@
 another machine's files, or a test fixture, with ``root=``), and never needs root privileges:
 
 * ``/proc/sys/kernel/osrelease``: the kernel release (``6.8.0-45-generic`` is read as v6.8);
-* ``/proc/cpuinfo``: the vendor, the CPU family and the ``svm``, ``avic``, ``x2avic`` flags;
+* ``/proc/cpuinfo``: the vendor, the CPU family and the ``svm``, ``avic``, ``x2avic`` flags, and
+  ``x2avic_ext`` (X86_FEATURE_X2AVIC_EXT, listed from Linux 6.19 on; older kernels do not show it
+  even on CPUs that have it, and cannot use it either);
 * ``/sys/module/kvm_amd/parameters/``: ``avic``, ``force_avic``, ``enable_ipiv``, ``npt``.
 
 :func:`check_host` turns that into a :class:`HostReport`.  Whatever cannot be read is named,
@@ -277,7 +279,7 @@ def _vendor_kind(f: HostFacts) -> str:
 def _cpu_cap(f: HostFacts) -> str | None:
     if f.flags is None:
         return None
-    if "x2avic_ext" in f.flags:  # flag name UNVERIFIED: reported only if a kernel shows it
+    if "x2avic_ext" in f.flags:  # X86_FEATURE_X2AVIC_EXT (6.19, CPUID 8000_000A ECX[6]) shows as x2avic_ext
         return "x2avic-ext"
     if "x2avic" in f.flags:
         return "x2avic"

@@ -158,3 +158,9 @@ def test_runs_as_a_subprocess_on_this_machine():
     p = subprocess.run([sys.executable, "-m", "avicviz", "host"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr and "AVIC for new VMs:" in p.stdout
+
+
+def test_x2avic_ext_on_6_19_fits_600_vcpus(capsys):
+    d = host_json(capsys, "amd-zen5-x2avic-ext-6.19", "--vcpus", "600")
+    assert (d["cpu"], d["avic_enabled"], d["starts"], d["avic_active"]) == ("x2avic-ext", True, True, True)
+    assert d["vm_model"]["max_index"] == 0xFFF and d["vm_model"]["accelerated_vcpus"] == 600
