@@ -385,37 +385,37 @@ def _ts_after(block: str, pos: int):
 def _second_spans(block: str) -> list[tuple[int, int, str, object]]:
     """Split a block into spans within which every AVIC event has the same whole second.
 
-    Trace tools print events in time order, so the boundaries are found by bisection on
-    positions: a handful of searches per second of trace, not one per line.
+    Trace tools print events in time order, so the boundaries are found by bisection over line
+    starts: a handful of searches per second of trace, not one per line.
     Returns (start, end, whole-second text, timestamp match of the span's first event).
     """
     spans = []
     pos = 0
     n = len(block)
+    tail = block.rfind("kvm_avic_")
+    last = _ts_after(block, block.rfind("\n", 0, tail) + 1) if tail >= 0 else None
     while pos < n:
         first = _ts_after(block, pos)
         if first is None:
             break
-        fpos, ft = first
+        lo, ft = first
         sec = ft.group(1)
-        lo, hi = fpos, n  # find the first event whose second differs, in (lo, hi]
-        last = _ts_after(block, block.rfind("\n", 0, n - 1) + 1) if hi == n else None
         if last is not None and last[1].group(1) == sec:
             spans.append((pos, n, sec, ft))
             break
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            ls = block.rfind("\n", 0, mid) + 1
-            x = _ts_after(block, ls)
-            if x is None or x[1].group(1) != sec:
-                hi = ls if ls > lo else mid
-                if ls <= lo:
+        hi = n  # invariant: the event at lo has second `sec`; no event at or after hi has
+        while True:
+            ls = block.rfind("\n", 0, (lo + hi) // 2) + 1
+            if ls <= lo:  # the middle is on lo's own line: try the next line
+                ls = block.find("\n", lo) + 1
+                if ls == 0 or ls >= hi:
                     break
+            x = _ts_after(block, ls)
+            if x is None or x[0] >= hi or x[1].group(1) != sec:
+                hi = ls
             else:
-                lo = max(x[0], lo + 1)
-        end = block.rfind("\n", 0, hi) + 1
-        if end <= fpos:
-            end = block.find("\n", fpos) + 1 or n
+                lo = x[0]
+        end = block.find("\n", lo) + 1 or n
         spans.append((pos, end, sec, ft))
         pos = end
     return spans
