@@ -314,6 +314,7 @@ class TraceSummary:
 # ---- parsing -----------------------------------------------------------------------------------
 
 _EVA = re.compile(r"kvm_avic_(incomplete_ipi|unaccelerated_access|ga_log|kick_vcpu_slowpath|doorbell): *([^\n]*)")
+_IPI_ID = re.compile(r"kvm_avic_incomplete_ipi: *vcpu=\d+, icrh:icrl=[0-9a-fA-Fx]+:[0-9a-fA-F]+, id=(\d+)")
 _EVI = re.compile(r"(kvm_apicv_inhibit_changed|kvm_apicv_update_request): *([^\n]*)")
 _TS = re.compile(r"(\d+)\.(\d+):[ \t]*(kvm:)?[ \t]*$")
 _HEX = r"(?:0x)?([0-9a-fA-F]+)"
@@ -455,64 +456,90 @@ def _block(acc: _Acc, block: str, names: dict[int, str], line0: int) -> None:
         if last is not None:
             acc.last = max(acc.last or 0.0, float(last[1].group(1) + "." + last[1].group(2)))
     first_sec = int(acc.first) if acc.first is not None else 0
-    body = _BODY
-    cache = acc.cache
-    per_second, ipi_causes, ipi_by_vcpu = acc.per_second, acc.ipi_causes, acc.ipi_by_vcpu
-    ipi_per_second, ipi_index, unacc, unacc_vcpu = acc.ipi_per_second, acc.ipi_index, acc.unacc, acc.unacc_vcpu
+    # 1. (event, fields) pairs per one-second span, counted by the regex engine and Counter (C)
+    block_counts: Counter = Counter()
+    span_pairs = []
     for start, end, sec_s, _ in spans:
-        counts = Counter(_EVA.findall(block, start, end))
-        sec = int(sec_s) - first_sec
-        for (ev_short, text), n in counts.items():
-            ev = "kvm_avic_" + ev_short
-            seen_total += n
-            ck = (ev, text)
-            b = cache.get(ck)
-            if b is None:
-                mb = body[ev].fullmatch(text)
-                if mb is None:
-                    acc.malformed += n
-                    if len(acc.malformed_examples) < 5:
-                        pos = block.find(ev, start, end)
-                        while pos >= 0:
-                            le = block.find("\n", pos)
-                            if block[pos:le].endswith(text):
-                                ls = block.rfind("\n", 0, pos) + 1
-                                _bad_example(acc, _lineno(block, line0, pos), block[ls:le])
-                                break
-                            pos = block.find(ev, le, end)
-                    continue
-                b = mb.groups()
-                if len(cache) > 200_000:
-                    cache.clear()
-                cache[ck] = b
-            acc.parsed += n
-            acc.events[ev] += n
-            k = (sec, ev)
+        pairs = _EVA.findall(block, start, end)
+        block_counts.update(pairs)
+        span_pairs.append((int(sec_s) - first_sec, start, end, pairs))
+    # 2. each distinct field text parsed once: the totals
+    cache = acc.cache
+    bad: set = set()
+    ipi_causes, ipi_by_vcpu, ipi_index = acc.ipi_causes, acc.ipi_by_vcpu, acc.ipi_index
+    unacc, unacc_vcpu = acc.unacc, acc.unacc_vcpu
+    for key, n in block_counts.items():
+        ev_short, text = key
+        ev = "kvm_avic_" + ev_short
+        seen_total += n
+        b = cache.get(key)
+        if b is None:
+            mb = _BODY[ev].fullmatch(text)
+            if mb is None:
+                bad.add(key)
+                acc.malformed += n
+                _example_of(acc, block, line0, ev, text)
+                continue
+            b = mb.groups()
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[key] = b
+        acc.parsed += n
+        acc.events[ev] += n
+        if ev_short == "incomplete_ipi":
+            cause = int(b[3])
+            ipi_causes[cause] = ipi_causes.get(cause, 0) + n
+            k = (int(b[0]), cause)
+            ipi_by_vcpu[k] = ipi_by_vcpu.get(k, 0) + n
+            k = int(b[4])
+            ipi_index[k] = ipi_index.get(k, 0) + n
+        elif ev_short == "unaccelerated_access":
+            k = (int(b[1], 16), b[2], b[3], b[4])
+            unacc[k] = unacc.get(k, 0) + n
+            k = int(b[0])
+            unacc_vcpu[k] = unacc_vcpu.get(k, 0) + n
+        elif ev_short == "ga_log":
+            _add(acc.ga_log, (int(b[0]), int(b[1])), n)
+        elif ev_short == "kick_vcpu_slowpath":
+            _add(acc.kicks, int(b[2]), n)
+        else:  # doorbell
+            _add(acc.doorbells, (int(b[0]), int(b[1])), n)
+    # 3. per-second counts, from the spans (damaged pairs left out)
+    per_second, ipi_per_second = acc.per_second, acc.ipi_per_second
+    for sec, start, end, pairs in span_pairs:
+        if bad:
+            pairs = [p for p in pairs if p not in bad]
+            causes = Counter(cache[p][3] for p in pairs if p[0] == "incomplete_ipi")
+        else:
+            causes = Counter(_IPI_ID.findall(block, start, end))
+        for ev_short, n in Counter(map(_first, pairs)).items():
+            k = (sec, "kvm_avic_" + ev_short)
             per_second[k] = per_second.get(k, 0) + n
-            if ev == "kvm_avic_incomplete_ipi":
-                cause = int(b[3])
-                ipi_causes[cause] = ipi_causes.get(cause, 0) + n
-                k = (int(b[0]), cause)
-                ipi_by_vcpu[k] = ipi_by_vcpu.get(k, 0) + n
-                k = (sec, cause)
-                ipi_per_second[k] = ipi_per_second.get(k, 0) + n
-                k = int(b[4])
-                ipi_index[k] = ipi_index.get(k, 0) + n
-            elif ev == "kvm_avic_unaccelerated_access":
-                k = (int(b[1], 16), b[2], b[3], b[4])
-                unacc[k] = unacc.get(k, 0) + n
-                k = int(b[0])
-                unacc_vcpu[k] = unacc_vcpu.get(k, 0) + n
-            elif ev == "kvm_avic_ga_log":
-                _add(acc.ga_log, (int(b[0]), int(b[1])), n)
-            elif ev == "kvm_avic_kick_vcpu_slowpath":
-                _add(acc.kicks, int(b[2]), n)
-            else:  # kvm_avic_doorbell
-                _add(acc.doorbells, (int(b[0]), int(b[1])), n)
+        for cause_s, n in causes.items():
+            k = (sec, int(cause_s))
+            ipi_per_second[k] = ipi_per_second.get(k, 0) + n
     # event names that never reached a parseable "name: fields" (truncated, garbled)
     unparsed = mentions - seen_total
     if unparsed > 0:
         acc.malformed += unparsed
+
+
+def _first(pair: tuple) -> str:
+    return pair[0]
+
+
+def _example_of(acc: _Acc, block: str, line0: int, ev: str, text: str) -> None:
+    """Record the first line of ``block`` whose event ``ev`` has the fields ``text`` (damaged)."""
+    if len(acc.malformed_examples) >= 5:
+        return
+    pos = block.find(ev)
+    while pos >= 0:
+        le = block.find("\n", pos)
+        if block[pos:le].endswith(text):
+            ls = block.rfind("\n", 0, pos) + 1
+            _bad_example(acc, _lineno(block, line0, pos), block[ls:le])
+            return
+        pos = block.find(ev, le)
 
 
 def _add(d: dict, k, n: int) -> None:

@@ -181,3 +181,25 @@ def test_plots_draw_the_summary():
     irqwin = a3.collections[1].get_paths()[0].vertices[:, 0]
     assert irqwin.min() == pytest.approx(6.00099) and irqwin.max() == pytest.approx(6.50099)
     plt.close(fig)
+
+
+def test_per_second_counts_across_blocks_and_damage_match_a_line_by_line_reading():
+    src = [l for l in SAMPLE.read_text().splitlines(keepends=True)[2:]]
+    lines = []
+    for rep in range(3):  # 30 seconds of trace, several 64 KiB blocks
+        for l in src:
+            m = re.search(r"(\d+\.\d+): ", l)
+            lines.append(l.replace(m.group(1), f"{float(m.group(1)) + 10 * rep:.6f}", 1))
+    lines.insert(1500, "       CPU 1/KVM-7001   [002]  4201.000000: kvm_avic_ga_log: vmid=1, vcpuid=\n")
+    text = "".join(lines)
+    ref, first = {}, None
+    for line in text.splitlines():
+        m = re.search(r"(\d+)\.\d+: (kvm_avic_\w+|kvm_apicv_\w+): (.*)$", line)
+        if m is None or m.group(3).endswith("vcpuid="):
+            continue
+        first = int(m.group(1)) if first is None else first
+        k = (int(m.group(1)) - first, m.group(2))
+        ref[k] = ref.get(k, 0) + 1
+    s = summarize([text[i:i + 65536] for i in range(0, len(text), 65536)], kernel="6.17")
+    assert dict(s.exits_per_second) == ref
+    assert s.malformed_lines == 1 and s.malformed_examples[0][0] == 1501
