@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Iterable, Mapping
@@ -314,6 +315,7 @@ class TraceSummary:
 # ---- parsing -----------------------------------------------------------------------------------
 
 _EVA = re.compile(r"kvm_avic_(incomplete_ipi|unaccelerated_access|ga_log|kick_vcpu_slowpath|doorbell): *([^\n]*)")
+_FIRST = itemgetter(0)
 _IPI_ID = re.compile(r"kvm_avic_incomplete_ipi: *vcpu=\d+, icrh:icrl=[0-9a-fA-Fx]+:[0-9a-fA-F]+, id=(\d+)")
 _EVI = re.compile(r"(kvm_apicv_inhibit_changed|kvm_apicv_update_request): *([^\n]*)")
 _TS = re.compile(r"(\d+)\.(\d+):[ \t]*(kvm:)?[ \t]*$")
@@ -512,7 +514,7 @@ def _block(acc: _Acc, block: str, names: dict[int, str], line0: int) -> None:
             causes = Counter(cache[p][3] for p in pairs if p[0] == "incomplete_ipi")
         else:
             causes = Counter(_IPI_ID.findall(block, start, end))
-        for ev_short, n in Counter(map(_first, pairs)).items():
+        for ev_short, n in Counter(map(_FIRST, pairs)).items():
             k = (sec, "kvm_avic_" + ev_short)
             per_second[k] = per_second.get(k, 0) + n
         for cause_s, n in causes.items():
@@ -522,10 +524,6 @@ def _block(acc: _Acc, block: str, names: dict[int, str], line0: int) -> None:
     unparsed = mentions - seen_total
     if unparsed > 0:
         acc.malformed += unparsed
-
-
-def _first(pair: tuple) -> str:
-    return pair[0]
 
 
 def _example_of(acc: _Acc, block: str, line0: int, ev: str, text: str) -> None:
