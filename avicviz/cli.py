@@ -270,6 +270,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="interface to listen on (default 127.0.0.1; anything else exposes a live kernel)")
     dm.add_argument("--open-browser", action="store_true", help="open a browser tab")
     dm.set_defaults(func=_cmd_demo)
+
+    from ._cli_host_trace import register  # `avicviz host` and `avicviz trace`
+
+    register(sub, kernels)
     return p
 
 

@@ -42,8 +42,8 @@ def lab(notebooks_copy):
         yield server
 
 
-def test_all_five_lessons_are_covered():
-    assert [n[:2] for n in LESSONS] == ["00", "01", "02", "03", "04"]
+def test_all_six_lessons_are_covered():
+    assert [n[:2] for n in LESSONS] == ["00", "01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
