@@ -27,7 +27,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 
-from ..releases import Release, release, releases
+from ..cost import ASSUMED_COSTS, COST_SOURCE, expected_cost, report_cost
+from ..releases import Release, release, release_ranges
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
 from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, colour_cells, new_figure
 
@@ -51,20 +52,13 @@ PATH_LABELS = {
     "target_not_running": "AVIC_INCOMPLETE_IPI, TARGET_NOT_RUNNING: KVM kicks",
     "invalid_target": "AVIC_INCOMPLETE_IPI, INVALID_TARGET: KVM emulates",
     "invalid_target_dropped": "INVALID_TARGET exit, not emulated (< v6.3)",
-    "emulated": "AVIC inhibited: KVM emulates the APIC",
+    "emulated": "AVIC off or inhibited: KVM emulates the APIC",
     "not_created": "VM does not start",
     "send_exits": "hybrid AVIC: the send exits",
 }
 
 #: Legend text of the what-if line.
 WHATIF_LABEL = "what-if, not in any kernel: partial AVIC"
-
-#: Default ASSUMED costs in CPU cycles per IPI.  Not AVIC measurements: borrowed from the only
-#: published numbers, Intel's IPIv cover letter (Zeng Guang, Mar 2022, kvm-unit-tests
-#: vmexit/ipi, x2APIC: 4338 cycles with a VM exit, 3645 with IPI virtualization).
-ASSUMED_COSTS = {"accelerated": 3645, "incomplete_ipi": 4338, "emulated": 4338}
-COST_SOURCE = ("ASSUMED costs; the only published numbers are Intel IPIv's "
-               "(x2APIC 4338 -> 3645 cycles/IPI), not AVIC measurements")
 
 _WHATIF_COLOUR = "#555555"
 _SHADE = "#F0C000"  # highlighted panel: 12% of this over white
@@ -221,10 +215,10 @@ def all_sweeps(cpu: str = "x2avic", guest_apic: str = "x2apic", policy: str = "k
     """:func:`avicviz.vm.sweep` for every modelled release range (each up to its vCPU-ID limit).
 
     >>> [s.kernel.name for s in all_sweeps()][:3], int(all_sweeps()[0].counts[-1])
-    (['v4.7', 'v5.15', 'v5.18'], 1023)
+    (['v4.7', 'v4.8', 'v4.9'], 1023)
     """
     return [sweep(r, cpu, guest_apic, max_vcpus=min(max_vcpus, r.vcpu_id_limit()), policy=policy)
-            for r in releases()]
+            for r in release_ranges()]
 
 
 def sweep_fraction(s: Sweep, max_vcpus: int = 4096) -> np.ndarray:
@@ -250,7 +244,7 @@ def sweep_summary(s: Sweep) -> str:
     >>> sweep_summary(sweep("6.3"))
     'starts up to 512; all IPIs accelerated up to 512'
     >>> sweep_summary(sweep("6.17"))
-    'starts up to 4096; all IPIs accelerated up to 512'
+    'starts up to 1024; all IPIs accelerated up to 512'
     """
     starts = np.flatnonzero(s.starts)
     full = np.flatnonzero(s.starts & (s.accelerated == s.counts))
@@ -360,61 +354,6 @@ class CostArtists:
 
 
 _LEVEL_X = {"accelerated": 1.1, "incomplete_ipi": 9.0, "emulated": 90.0}
-
-
-def _hybrid(s: Sweep) -> bool:
-    r = s.kernel
-    return (s.guest_apic == "x2apic" and r.effective_cpu(s.cpu) == "avic"
-            and r.x2apic_guest_without_x2avic == "x2avic")
-
-
-def expected_cost(s: Sweep, accelerated: float = ASSUMED_COSTS["accelerated"],
-                  incomplete_ipi: float = ASSUMED_COSTS["incomplete_ipi"],
-                  emulated: float = ASSUMED_COSTS["emulated"], max_vcpus: int = 4096) -> np.ndarray:
-    """Expected cycles per IPI to a uniformly random vCPU, for counts 1..max_vcpus (NaN: no VM).
-
-    AVIC active: accelerated targets cost ``accelerated``, the rest (beyond the max index) take
-    an AVIC_INCOMPLETE_IPI exit (``incomplete_ipi``).  AVIC inhibited, and hybrid AVIC where
-    the sender's ICR write exits: ``emulated``.  All three are ASSUMED numbers.
-
-    >>> c = expected_cost(sweep("6.17"), 1000, 5000, 8000); float(c[511]), float(c[599])
-    (1000.0, 8000.0)
-    >>> c = expected_cost(sweep("6.3", policy="partial-avic"), 1000, 5000, 8000); round(float(c[1023]))
-    3000
-    """
-    out = np.full(max_vcpus, np.nan)
-    m = min(max_vcpus, s.counts.size)
-    n = s.counts[:m].astype(float)
-    acc = s.accelerated[:m].astype(float)
-    active = s.avic_active[:m]
-    if _hybrid(s):
-        on = np.full(m, float(emulated))
-    else:
-        on = (acc * accelerated + (n - acc) * incomplete_ipi) / n
-    cost = np.where(active, on, float(emulated))
-    out[:m] = np.where(s.starts[:m], cost, np.nan)
-    return out
-
-
-_PATH_COST = {"accelerated": "accelerated", "target_not_running": "incomplete_ipi",
-              "invalid_target": "incomplete_ipi", "invalid_target_dropped": "incomplete_ipi",
-              "emulated": "emulated", "send_exits": "emulated"}
-
-
-def report_cost(report: VMReport, accelerated: float = ASSUMED_COSTS["accelerated"],
-                incomplete_ipi: float = ASSUMED_COSTS["incomplete_ipi"],
-                emulated: float = ASSUMED_COSTS["emulated"]) -> float:
-    """Expected cycles per IPI for one simulated VM, from its per-vCPU paths (NaN: no VM).
-
-    >>> report_cost(simulate(600, kernel="6.3", policy="partial-avic"), 1000, 5000, 8000) == (512 * 1000 + 88 * 5000) / 600
-    True
-    """
-    if not report.starts:
-        return float("nan")
-    cost = {"accelerated": accelerated, "incomplete_ipi": incomplete_ipi, "emulated": emulated}
-    counts = report.path_counts()
-    total = sum(counts[p] * cost[_PATH_COST[p]] for p in _PATH_COST)
-    return float(total / report.vcpus)
 
 
 def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..gatag import aliases, encode
 from ..layouts import gatag_layout
-from ..releases import release, releases
+from ..releases import release, release_ranges as releases
 from ..vmid import VMIDAllocator
 from ..plots.gatag import (
     alias_span,
@@ -43,7 +43,7 @@ class GATagExplorer(Explorer):
 
     def _draw(self):
         gs = self.figure.add_gridspec(2, 1, height_ratios=[1.3, 1.0])
-        layouts = list(dict.fromkeys(gatag_layout(r) for r in releases()))
+        layouts = list(dict.fromkeys(gatag_layout(r) for r in releases() if r.per_vm_id))
         self.bits = SwitchableBitField(self.figure, gs[0], layouts, {})
         ax = self.figure.add_subplot(gs[1])
         self.story = tag_story(encode(1, 300, "6.19"), ax)

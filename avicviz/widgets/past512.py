@@ -11,7 +11,7 @@ from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, 
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
                              show_codes, vm_paths)
-from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
+from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, release_ranges as releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
 from ._base import Explorer

@@ -8,7 +8,7 @@ import ipywidgets as W
 import numpy as np
 
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
-from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, releases
+from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, release_ranges as releases
 from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, physical_table, vmrun_check
 from ..vm import simulate
 from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
