@@ -741,7 +741,11 @@ def _hex_or_none(v: int | None) -> str | None:
 
 def release_rows() -> list[dict]:
     """The cheat sheet as plain rows, one per modelled range (the CLI's ``releases`` and
-    :func:`release_table` share it).  Values are numbers, text or None (not applicable)."""
+    :func:`release_table` share it).  Values are numbers, text or None (not applicable).
+
+    >>> rows = release_rows(); rows[0]["range"], rows[0]["gatag"], rows[-1]["max_table_pages"]
+    ('v4.7', None, 8)
+    """
     rows = []
     for r in release_ranges():
         rows.append({

@@ -113,7 +113,7 @@ def test_sweep_every_control_every_value():
 
 def test_sweep_exact_points():
     e = SweepExplorer(cpu="x2avic-ext", policy="partial-avic", highlight="6.3")
-    names = [r.name for r in av.releases()]
+    names = [r.name for r in av.release_ranges()]
     y619 = e._arts.lines[names.index("v6.19")].get_ydata()
     assert y619[4095] == 1.0
     w63 = e._arts.whatifs[names.index("v6.3")].get_ydata()

@@ -117,6 +117,10 @@ def vm_title(report: VMReport) -> str:
             + (", partial-AVIC WHAT-IF" if report.policy == "partial-avic" else "") + ")")
     if not report.starts:
         return f"{head}: DOES NOT START (vCPU #{report.failing_vcpu} fails)"
+    if not report.avic_enabled:
+        return f"{head}: starts; AVIC OFF (kvm_amd avic=0)"
+    if report.hybrid:
+        return f"{head}: starts; hybrid AVIC (delivery accelerated, the sender's x2APIC writes exit)"
     if report.avic_active:
         return f"{head}: starts; AVIC active"
     return f"{head}: starts; AVIC INHIBITED by {', '.join(report.inhibit_reasons)}"
@@ -166,7 +170,7 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
     ax.set_xticks([-0.5, 31.5, 63.5, 95.5], ["+0", "+32", "+64", "+96"], fontsize=7)
     ax.set_xlabel("APIC ID = row start + column (128 ids a row; 512 ids = one 4 KiB table page)",
                   fontsize=8, loc="left")
-    boundary, = ax.plot(*_boundary_xy(report.max_index), color=PALETTE["black"], lw=2)
+    boundary, = ax.plot([], [], color=PALETTE["black"], lw=2)
     boundary_label = ax.text(1.0, -0.07, "", transform=ax.transAxes, ha="right", va="top",
                              fontsize=8, color=PALETTE["black"], fontweight="bold")
     handles = [Patch(facecolor=PATH_COLOURS[p], label=PATH_LABELS[p]) for p in IPI_PATHS]
@@ -184,9 +188,13 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
 def update_vm_paths(arts: VMPathArtists, report: VMReport) -> None:
     """Show another VM in the same artists."""
     show_codes(arts, path_grid(report))
-    arts.boundary.set_data(*_boundary_xy(report.max_index))
-    arts.boundary_label.set_text(f"black line: max index 0x{report.max_index:X} "
-                                 f"({report.table_pages} table page{'s' if report.table_pages > 1 else ''})")
+    if report.max_index is None:  # kvm_amd avic=0: no physical APIC ID table at all
+        arts.boundary.set_data([], [])
+        arts.boundary_label.set_text("AVIC off (avic=0): no physical APIC ID table")
+    else:
+        arts.boundary.set_data(*_boundary_xy(report.max_index))
+        arts.boundary_label.set_text(f"black line: max index 0x{report.max_index:X} "
+                                     f"({report.table_pages} table page{'s' if report.table_pages > 1 else ''})")
     if arts.legend is not None:
         texts = arts.legend.get_texts()
         for i, (label, n) in enumerate(legend_entries(report)):
@@ -333,8 +341,12 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
         arts.ends[i].set_text(sweep_summary(s).replace("; ", "\n"))
     s0 = sweeps[0]
     what = "; dashed: " + WHATIF_LABEL if whatifs is not None else ""
-    arts.title.set_text(f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest: "
-                        f"share of IPIs to a random vCPU that need no VM exit{what}")
+    kmax = ("KVM_MAX_VCPUS: each release's default" if s0.kvm_max_vcpus_default
+            else f"KVM_MAX_VCPUS {s0.kvm_max_vcpus}")
+    avic = {"on": "avic=1", "off": "avic=0", "default": "avic: each release's default"}[s0.avic_requested]
+    arts.title.set_text(f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest, "
+                        f"kvm_amd {avic}, {kmax}: share of IPIs to a random vCPU that need no VM "
+                        f"exit{what}")
 
 
 # ---- (c) cost ------------------------------------------------------------------------------
@@ -439,7 +451,7 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
         arts.level_texts[k].set_text(f"{arts.level_texts[k].get_gid()}: {c[k]:.0f} (assumed)")
     arts.line.axes.set_ylim(0, cost_axis_top(top))
     arts.title.set_text(f"Expected IPI latency on {s.kernel.range_name}, CPU {s.cpu} (IPIs to a "
-                        f"random vCPU)\n{COST_SOURCE}")
+                        f"random vCPU; {s.kvm_max_vcpus_text})\n{COST_SOURCE}")
 
 
 # ---- static figures ------------------------------------------------------------------------
