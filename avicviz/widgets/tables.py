@@ -9,7 +9,7 @@ import numpy as np
 
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
 from ..releases import CPU_KINDS, GUEST_APIC_MODES, release, release_ranges as releases
-from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, physical_table, vmrun_check
+from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, load_entry, physical_table, vmrun_check
 from ..vm import simulate
 from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
 from ._base import Explorer
@@ -181,8 +181,9 @@ class EntryExplorer(Explorer):
         lay = physical_entry_layout(r)
         top = lay["host_apic_id"].max_value
         host = p["host_apic_id"]
-        stored = host & top
-        value = encode_entry(stored, p["backing_page"] << 12, p["is_running"], p["valid"], r)
+        fits = host <= top  # else avic_vcpu_load WARNs and writes nothing (load_entry)
+        value = (encode_entry(host, p["backing_page"] << 12, p["is_running"], p["valid"], r) if fits
+                 else load_entry(encode_entry(0, p["backing_page"] << 12, False, p["valid"], r), host, r).after)
         self.bits.show(lay, value)
         if self.bits.switched:
             self.relayout()
@@ -191,11 +192,11 @@ class EntryExplorer(Explorer):
         lines = [f"<b>entry = {e.hex}</b> on {r.name}: host_apic_id {e.host_apic_id} "
                  f"(bits {lay['host_apic_id'].bits}), backing page 0x{e.backing_page:X}, "
                  f"IsRunning {int(e.is_running)}, Valid {int(e.valid)}"]
-        if stored != host:
+        if not fits:
             lines.append(f"host APIC ID {host} does not fit the {lay['host_apic_id'].width}-bit "
-                         f"field of {r.name}: only {stored} (0x{stored:X}) would be stored. The "
-                         "patch that widened the field (about v5.18, release UNVERIFIED) is titled "
-                         "'Allow AVIC support on system w/ physical APIC ID &gt; 255'")
+                         f"field of {r.name} (0..{top}): KVM WARNs and writes nothing, so IsRunning "
+                         "stays 0 and nothing is truncated. 4a204f789587 ('Allow AVIC support on "
+                         "system w/ physical APIC ID &gt; 255', v5.18) widened the field to 12 bits")
         if not e.valid:
             lines.append("Valid = 0: an IPI to this APIC ID exits with AVIC_INCOMPLETE_IPI, "
                          "cause INVALID_TARGET")
