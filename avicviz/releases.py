@@ -252,22 +252,28 @@ class Release:
             return eff
         return "xavic"
 
-    def require_gatag(self, what: str = "GATag") -> None:
-        """Raise a clear error if this release predates per-VM AVIC IDs (no GATag, no GA log,
-        no IOMMU posting).
+    def no_gatag_reason(self, what: str = "GATag") -> str:
+        """"" if this release has per-VM AVIC IDs; else why ``what`` does not apply (for
+        readouts that say "not applicable" instead of showing a tag KVM never built).
 
-        >>> release("4.7").require_gatag()
-        Traceback (most recent call last):
-        ...
-        ValueError: kernel=v4.7 has no GATag: per-VM AVIC IDs, the GATag, GA-mode IRTEs and the GA log came after AVIC itself (5ea11f2b31b8, placed in v4.9 here, UNVERIFIED); valid range v4.9..v6.19
+        >>> release("4.7").no_gatag_reason()
+        'kernel=v4.7 has no GATag: per-VM AVIC IDs, the GATag, GA-mode IRTEs and the GA log came after AVIC itself (5ea11f2b31b8, placed in v4.9 here, UNVERIFIED); valid range v4.9..v6.19'
+        >>> release("4.9").no_gatag_reason()
+        ''
         """
         if self.per_vm_id:
-            return
+            return ""
         first = next(r for r in release_ranges() if r.per_vm_id)
-        raise ValueError(
-            f"kernel={self.name} has no {what}: per-VM AVIC IDs, the GATag, GA-mode IRTEs and the "
-            f"GA log came after AVIC itself (5ea11f2b31b8, placed in {first.first_name} here, "
-            f"UNVERIFIED); valid range {first.first_name}..{_fmt(release_ranges()[-1].last)}")
+        return (f"kernel={self.name} has no {what}: per-VM AVIC IDs, the GATag, GA-mode IRTEs and the "
+                f"GA log came after AVIC itself (5ea11f2b31b8, placed in {first.first_name} here, "
+                f"UNVERIFIED); valid range {first.first_name}..{_fmt(release_ranges()[-1].last)}")
+
+    def require_gatag(self, what: str = "GATag") -> None:
+        """Raise a ValueError (the text of :meth:`no_gatag_reason`) if this release predates
+        per-VM AVIC IDs (no GATag, no GA log, no IOMMU posting)."""
+        reason = self.no_gatag_reason(what)
+        if reason:
+            raise ValueError(reason)
 
     @property
     def first_name(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
 import numpy as np
 
@@ -53,6 +55,10 @@ class GATagExplorer(Explorer):
 
     def _update(self):
         p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         t = encode(p["vm_id"], p["vcpu"], p["kernel"])
         self.bits.show(gatag_layout(t.kernel), t.tag)
         if self.bits.switched:
@@ -89,6 +95,10 @@ class AliasingExplorer(Explorer):
 
     def _update(self):
         p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         a = aliases(p["vcpus"], p["kernel"])
         update_aliasing_chart(self.chart, a)
         span = alias_span(p["vcpus"])
@@ -155,6 +165,10 @@ class VMIDExplorer(Explorer):
 
     def _update(self):
         p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         r = release(p["kernel"])
         mask = r.gatag_vm_id_mask
         k = p["long_lived"]
