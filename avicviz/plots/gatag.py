@@ -72,7 +72,8 @@ def splits_chart(ax: Axes) -> dict:
     ax.set_xlim(0, 36)
     ax.set_xlabel("GATag bit (vCPU field from bit 0 up, VM ID above it)")
     ax.set_title("GATag split per Linux release: 8/24, then 9/23 (v6.3), then 12/20 (v6.19); "
-                 "right: what the vCPU field holds", loc="left", fontsize=10)
+                 "right: what the vCPU field holds\n(v4.7 and v4.8 have no GATag: it came with "
+                 "per-VM AVIC IDs, placed in v4.9, UNVERIFIED)", loc="left", fontsize=10)
     return {"vcpu": vcpu, "vm": vm, "texts": texts}
 
 

@@ -344,9 +344,9 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
     kmax = ("KVM_MAX_VCPUS: each release's default" if s0.kvm_max_vcpus_default
             else f"KVM_MAX_VCPUS {s0.kvm_max_vcpus}")
     avic = {"on": "avic=1", "off": "avic=0", "default": "avic: each release's default"}[s0.avic_requested]
-    arts.title.set_text(f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest, "
-                        f"kvm_amd {avic}, {kmax}: share of IPIs to a random vCPU that need no VM "
-                        f"exit{what}")
+    arts.title.set_text(f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest: "
+                        f"share of IPIs to a random vCPU that need no VM exit{what}\n"
+                        f"assumed: kvm_amd {avic}, {kmax}")
 
 
 # ---- (c) cost ------------------------------------------------------------------------------
@@ -507,13 +507,16 @@ def static_figures() -> dict[str, tuple[Callable[[], Figure], str]]:
         "past512_sweep": (
             _fig_sweep,
             "Line chart of the share of IPIs needing no VM exit versus vCPU count from 1 to 4096 "
-            "on an x2AVIC CPU, one line per Linux release: lines end where the VM stops starting "
-            "(255 or 512 vCPUs) or drop to zero past 512 on 6.17 and later; a dashed what-if line "
-            "for partial AVIC falls slowly as 512 over n."),
+            "on an x2AVIC CPU with kvm_amd avic=1 and each release's default KVM_MAX_VCPUS, one "
+            "panel per Linux release range: lines end where the VM stops starting (255 or 512 "
+            "vCPUs, or 1024 = KVM_MAX_VCPUS) or drop to zero past 512 on 6.17 and later; up to "
+            "5.6 the x2APIC guest runs xAPIC (share 1), on 5.7 to 5.19 AVIC is inhibited (share "
+            "0); a dashed what-if line for partial AVIC falls slowly as 512 over n."),
         "past512_cost": (
             _fig_cost,
             "Line chart of expected cycles per IPI versus vCPU count on Linux 6.17 with assumed "
             "costs borrowed from Intel IPIv numbers (3645 accelerated, 4338 with an exit): flat "
-            "at 3645 up to 512 vCPUs, then a jump to 4338 when AVIC is inhibited; the dashed "
-            "partial-AVIC what-if rises gradually instead."),
+            "at 3645 up to 512 vCPUs, then a jump to 4338 when AVIC is inhibited, ending at 1024 "
+            "vCPUs (the default KVM_MAX_VCPUS); the dashed partial-AVIC what-if rises gradually "
+            "instead."),
     }
