@@ -172,3 +172,10 @@ def test_blit_matches_full_draw(cls, steps):
         blitted = np.asarray(e.canvas.buffer_rgba()).copy()
         e.canvas.draw()
         assert (blitted == np.asarray(e.canvas.buffer_rgba())).all(), f"differs after {kw}"
+
+
+def test_vmid_explorer_bitmap_era():
+    # 4.9..4.13: the first allocator, a bitmap (5ea11f2b31b8): lowest free ID, freed IDs reused
+    e = VMIDExplorer(kernel="4.9", created=5, destroyed=2, long_lived=3, near_wrap=True)
+    assert e.error.value == "" and e.ids == [4, 4, 4, 5, 6] and e.skipped == []
+    assert "lowest free ID" in e.readout.value and "wrapped" not in e.readout.value
