@@ -201,7 +201,8 @@ def _cmd_vm(a: argparse.Namespace) -> int:
     if a.json:
         _print_json(r.as_dict())
         return 0
-    print(f"VM: {r.vcpus} vCPUs (APIC IDs up to {r.max_apic_id}) on Linux {k.name} ({k.range_name}), "
+    rng = f" ({k.range_name})" if k.range_name != k.name else ""
+    print(f"VM: {r.vcpus} vCPUs (APIC IDs up to {r.max_apic_id}) on Linux {k.name}{rng}, "
           f"CPU {r.cpu}" + (f" (used as {r.effective_cpu})" if r.effective_cpu != r.cpu else "")
           + f", guest {r.guest_apic}" + (", WHAT-IF policy partial-avic" if r.policy != "kernel" else ""))
     print(f"  {r.avic_param_text}")

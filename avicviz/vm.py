@@ -167,7 +167,8 @@ class VMReport:
         if not self.avic_enabled:
             return "off (kvm_amd avic=0)"
         if not self.avic_active:
-            return "inhibited (" + ", ".join(self.inhibit_reasons) + ")"
+            return ("inhibited (" + ", ".join(self.inhibit_reasons)
+                    + "): every vCPU uses KVM's emulated APIC")
         if self.hybrid:
             return f"active ({HYBRID_TEXT})"
         return "active"
