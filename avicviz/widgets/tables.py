@@ -61,12 +61,6 @@ def freeze_layout(figure) -> None:
     figure.set_layout_engine("none")
 
 
-def _avic_mode(eff_cpu: str, guest_apic: str) -> str:
-    if guest_apic == "x2apic" and eff_cpu != "avic":
-        return eff_cpu
-    return "xavic"
-
-
 class PhysicalTableExplorer(Explorer):
     """A VM's physical APIC ID table: how many entries, how many pages, where the max index ends.
 
@@ -119,7 +113,7 @@ class PhysicalTableExplorer(Explorer):
     def _readout(rep, table, n, limit, created) -> str:
         r = rep.kernel
         mi = table.max_index
-        mode = _avic_mode(rep.effective_cpu, rep.guest_apic)
+        mode = r.avic_mode(rep.cpu, rep.guest_apic)  # the model's rule (Release.avic_mode)
         check = vmrun_check(mi, mode)
         st = table.state()
         lines = [
