@@ -179,3 +179,13 @@ def test_only_the_active_sizing_controls_are_enabled():
     e.set(sizing="topology")
     assert e.controls["vcpus"].disabled and not e.controls["cores"].disabled
     assert e.model.vcpus == 480  # the default topology: sockets=3, cores=160
+
+
+def test_hybrid_avic_is_named_in_the_readout():
+    # 6.0+: an x2APIC guest on a CPU without x2AVIC runs hybrid AVIC; "active" alone beside
+    # "accelerated vCPUs 0 of 8" would contradict itself
+    e = Past512Explorer(kernel="6.3", cpu="avic", guest_apic="x2apic", vcpus=8)
+    text = e.readout.value
+    assert "hybrid AVIC: delivery accelerated, the sender&#x27;s x2APIC writes exit" in text
+    assert "accelerated vCPUs</b> 0 of 8" in text
+    assert "kvm_amd avic=1 assumed; this release&#x27;s default: off" in text

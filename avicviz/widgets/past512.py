@@ -177,12 +177,11 @@ class Past512Explorer(Explorer):
         else:
             parts.append(f"<b>Starts:</b> no: {html.escape(r.error or '')} "
                          f"(first failing vCPU: #{r.failing_vcpu})")
-        if r.avic_active:
-            parts.append("<b>AVIC:</b> active")
-        elif r.starts:
-            parts.append("<b>AVIC:</b> inhibited: " + ", ".join(r.inhibit_reasons))
-        parts.append(f"<b>max index</b> 0x{r.max_index:X} ({r.max_index}); <b>table pages</b> {r.table_pages}; "
-                     f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}")
+        if r.starts:  # the model's wording: names hybrid AVIC, avic=0 and the inhibits
+            parts.append("<b>AVIC:</b> " + html.escape(r.avic_status))
+        if r.max_index is not None:
+            parts.append(f"<b>max index</b> 0x{r.max_index:X} ({r.max_index}); <b>table pages</b> {r.table_pages}; "
+                         f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}")
         if r.gatag_aliased_vcpus:
             parts.append(f"<b>GATag:</b> device-interrupt wakeups for {len(r.gatag_aliased_vcpus)} vCPUs "
                          f"reach the wrong vCPU (first: {r.gatag_aliased_vcpus[0]}; see notebook 04)")

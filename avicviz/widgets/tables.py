@@ -126,9 +126,7 @@ class PhysicalTableExplorer(Explorer):
             lines.append(f"{n} vCPUs: KVM's vCPU-ID limit on {r.name} is {limit}; "
                          f"KVM_CREATE_VCPU refuses ids from {limit} on")
         if rep.starts:
-            lines.append(f"<b>the VM starts</b>; AVIC "
-                         + ("<b>active</b>" if rep.avic_active
-                            else "<b>inhibited</b> (" + ", ".join(rep.inhibit_reasons) + ")"))
+            lines.append("<b>the VM starts</b>; AVIC " + html.escape(rep.avic_status))
         else:
             lines.append(f"<b>the VM does not start</b>: {html.escape(rep.error or '')} "
                          f"(the grid shows the {created} vCPUs created before that)")
