@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .bitfield import Field, Layout
 from .gatag import Aliases, GATag, aliases, decode, encode, lossless
-from .iommu import IRTE, DeviceInterrupt, deliver, make_irte
+from .iommu import IRTE, DeviceInterrupt, GALogEntry, decode_ga_log_entry, decode_irte, deliver, make_irte
 from .layouts import (
     ENTRIES_PER_PAGE,
     GA_LOG_ENTRY,
@@ -24,13 +24,29 @@ from .layouts import (
     physical_entry_layout,
     vmcb_physical_table_layout,
 )
-from .releases import CPU_KINDS, GUEST_APIC_MODES, Release, newest, release, releases
+from .releases import (
+    AVIC_PARAMS,
+    CPU_KINDS,
+    GUEST_APIC_MODES,
+    Backport,
+    Release,
+    mainline_releases,
+    newest,
+    release,
+    release_ranges,
+    release_rows,
+    release_table,
+    stable_backports,
+)
 from .tables import (
     HW_MAX_INDEX,
+    EntryLoad,
     PhysicalEntry,
     PhysicalTable,
     decode_entry,
     encode_entry,
+    load_entry,
+    pages_for,
     logical_index,
     logical_table,
     max_index,
@@ -39,8 +55,8 @@ from .tables import (
     vmrun_check,
 )
 from .topology import Topology, parse_topology
-from .vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
-from .vmid import VMIDAllocator, id_space
+from .vm import HYBRID_TEXT, IPI_PATHS, Sweep, VMReport, simulate, sweep
+from .vmid import AllocationRun, VMIDAllocator, id_space
 
 
 def __getattr__(name: str):
@@ -56,11 +72,14 @@ def __getattr__(name: str):
 
 __all__ = [
     "Field", "Layout", "GATag", "Aliases", "encode", "decode", "lossless", "aliases",
-    "IRTE", "DeviceInterrupt", "deliver", "make_irte", "ENTRIES_PER_PAGE", "GA_LOG_ENTRY",
+    "IRTE", "DeviceInterrupt", "deliver", "make_irte", "GALogEntry", "decode_ga_log_entry",
+    "decode_irte", "ENTRIES_PER_PAGE", "GA_LOG_ENTRY",
     "IRTE_GA_HI", "IRTE_GA_LO", "LOGICAL_ENTRY", "gatag_layout", "physical_entry_layout",
-    "vmcb_physical_table_layout", "CPU_KINDS", "GUEST_APIC_MODES", "Release", "newest",
-    "release", "releases", "HW_MAX_INDEX", "PhysicalEntry", "PhysicalTable", "decode_entry",
-    "encode_entry", "logical_index", "logical_table", "max_index", "physical_table",
+    "vmcb_physical_table_layout", "AVIC_PARAMS", "CPU_KINDS", "GUEST_APIC_MODES", "Backport",
+    "Release", "newest", "release", "release_ranges", "mainline_releases", "stable_backports",
+    "release_rows", "release_table", "HW_MAX_INDEX", "EntryLoad", "PhysicalEntry",
+    "PhysicalTable", "decode_entry", "encode_entry", "load_entry", "pages_for", "logical_index", "logical_table", "max_index", "physical_table",
     "table_pages", "vmrun_check", "Topology", "parse_topology", "IPI_PATHS", "Sweep",
-    "VMReport", "simulate", "sweep", "VMIDAllocator", "id_space", "__version__",
+    "VMReport", "simulate", "sweep", "HYBRID_TEXT", "VMIDAllocator", "AllocationRun", "id_space",
+    "__version__",
 ]

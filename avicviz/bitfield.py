@@ -8,7 +8,7 @@ controls from it and the CLI prints it, so a bit position is written down exactl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from ._validate import check_int
 
@@ -173,7 +173,3 @@ class Layout:
             out.append(Field("reserved", self.width - 1, bit, "reserved", reserved=True))
         return out
 
-
-def layout(name: str, width: int, fields: Iterable[Field], description: str = "") -> Layout:
-    """Convenience constructor taking any iterable of fields."""
-    return Layout(name, width, tuple(fields), description)

@@ -11,16 +11,12 @@ import json
 import sys
 from typing import Sequence
 
-import importlib
-
-from . import gatag, tables, vm
+from . import gatag, iommu, tables, vm
+from . import releases as rel
 from ._validate import parse_int
-from .layouts import gatag_layout, physical_entry_layout
+from .layouts import IRTE_GA_HI, IRTE_GA_LO, gatag_layout, physical_entry_layout
 
 __all__ = ["main"]
-
-# ``avicviz.releases`` the attribute is the function releases(); get the module itself.
-rel = importlib.import_module(".releases", __package__)
 
 PROG = "avicviz"
 
@@ -40,6 +36,11 @@ def _kernel(text: str | None) -> rel.Release:
 
 def _print_json(obj: dict) -> None:
     print(json.dumps(obj, indent=2, sort_keys=False))
+
+
+def _warn(message: str) -> None:
+    """One line on stderr, beside a successful answer (e.g. reserved bits set)."""
+    print(f"{PROG}: warning: {' '.join(message.split())}", file=sys.stderr)
 
 
 # ---- gatag -----------------------------------------------------------------------------------
@@ -86,11 +87,15 @@ def _cmd_entry_decode(a: argparse.Namespace) -> int:
     k = _kernel(a.kernel)
     value = parse_int("VALUE", a.value, 0, (1 << 64) - 1)
     e = tables.decode_entry(value, k)
+    warning = None
+    if e.reserved_bits:
+        warning = (f"reserved bits 0x{e.reserved_bits:016X} are set: not a valid physical APIC ID "
+                   f"table entry on {k.name}")
+        if value >> 60 == iommu.GA_LOG_TYPE_GUEST and not e.valid:
+            warning += " (type 1 in bits 63:60 looks like a GA-log entry: try `avicviz galog decode`)"
+        _warn(warning)
     if a.json:
-        d = {"kernel": k.name, "value": value, "host_apic_id": e.host_apic_id,
-             "backing_page": e.backing_page, "is_running": e.is_running, "valid": e.valid,
-             "reserved_bits": e.reserved_bits}
-        _print_json(d)
+        _print_json({"kernel": k.name, **e.as_dict(), "warning": warning})
         return 0
     lay = physical_entry_layout(k)
     print(f"physical APIC ID table entry {e.hex} ({k.name} layout)")
@@ -100,6 +105,60 @@ def _cmd_entry_decode(a: argparse.Namespace) -> int:
     print(f"  Valid [63]            = {int(e.valid)}")
     if e.reserved_bits:
         print(f"  reserved bits set     = 0x{e.reserved_bits:016X}")
+    return 0
+
+
+# ---- galog / irte --------------------------------------------------------------------------------
+
+def _cmd_galog_decode(a: argparse.Namespace) -> int:
+    k = _kernel(a.kernel)
+    value = parse_int("VALUE", a.value, 0, (1 << 64) - 1)
+    e = iommu.decode_ga_log_entry(value, k)
+    warning = None
+    if e.reserved_bits:
+        warning = f"reserved bits 0x{e.reserved_bits:016X} (59:48) are set in this GA-log entry"
+    elif not e.is_guest:
+        warning = f"type {e.type} is not 1 (guest): KVM's GA-log handler ignores this entry"
+    if warning:
+        _warn(warning)
+    if a.json:
+        _print_json({**e.as_dict(), "warning": warning})
+        return 0
+    print(f"GA-log entry 0x{value:016X}, read by KVM {k.name}")
+    print(f"  type [63:60]      = {e.type}" + (" (guest: a posted interrupt found its vCPU not running)"
+                                               if e.is_guest else " (not a guest entry)"))
+    print(f"  device_id [47:32] = 0x{e.device_id:04X} (PCI {e.device_bdf})")
+    print(f"  GATag [31:0]      = 0x{e.ga_tag:08X}: vm_id={e.vm_id} (bits 31:{k.gatag_vcpu_bits}), "
+          f"{k.gatag_vcpu_field}={e.vcpu} (bits {k.gatag_vcpu_bits - 1}:0)")
+    print(f"  KVM wakes {k.gatag_vcpu_field} {e.vcpu} of the first live VM with AVIC ID {e.vm_id}, "
+          "if there is one; the entry carries no vector")
+    return 0
+
+
+def _cmd_irte_decode(a: argparse.Namespace) -> int:
+    lo = parse_int("LO", a.lo, 0, (1 << 64) - 1)
+    hi = parse_int("HI", a.hi, 0, (1 << 64) - 1)
+    e = iommu.decode_irte(lo, hi)
+    f = e.fields()
+    warnings = []
+    if e.reserved_bits:
+        warnings.append(f"reserved bits 0x{e.reserved_bits:X} are set in this IRTE")
+    if not f["guest_mode"]:
+        warnings.append("GuestMode=0: this IRTE is in remapped format; the GA-mode fields below do not apply")
+    warning = "; ".join(warnings) or None
+    if warning:
+        _warn(warning)
+    if a.json:
+        _print_json({**e.as_dict(), "warning": warning})
+        return 0
+    print(f"IRTE (GA mode) {e.hex}")
+    for lay, half in ((IRTE_GA_LO, 0), (IRTE_GA_HI, 64)):
+        for fld, v in reversed(lay.rows(lo if half == 0 else hi)):
+            if fld.reserved:
+                continue
+            bits = f"{fld.msb + half}:{fld.lsb + half}" if fld.width > 1 else str(fld.lsb + half)
+            print(f"  {fld.name:<15}[{bits}] = {v} (0x{v:X})")
+    print(f"  destination (host APIC ID) = {e.destination}; backing page 0x{f['ga_root_ptr'] << 12:X}")
     return 0
 
 
@@ -134,7 +193,7 @@ def _cmd_vm(a: argparse.Namespace) -> int:
         kw["apic_ids"] = _parse_ids(a.apic_ids)
     else:
         kw["topology"] = a.topology
-    r = vm.simulate(kernel=k, cpu=a.cpu, guest_apic=a.guest_apic, policy=a.policy,
+    r = vm.simulate(kernel=k, cpu=a.cpu, guest_apic=a.guest_apic, policy=a.policy, avic=a.avic,
                     kvm_max_vcpus=None if a.kvm_max_vcpus is None else
                     parse_int("--kvm-max-vcpus", a.kvm_max_vcpus, 1, 1 << 16),
                     max_vcpu_ids=None if a.max_vcpu_ids is None else
@@ -142,26 +201,27 @@ def _cmd_vm(a: argparse.Namespace) -> int:
     if a.json:
         _print_json(r.as_dict())
         return 0
-    print(f"VM: {r.vcpus} vCPUs (APIC IDs up to {r.max_apic_id}) on Linux {k.name} ({k.range_name}), "
+    rng = f" ({k.range_name})" if k.range_name != k.name else ""
+    print(f"VM: {r.vcpus} vCPUs (APIC IDs up to {r.max_apic_id}) on Linux {k.name}{rng}, "
           f"CPU {r.cpu}" + (f" (used as {r.effective_cpu})" if r.effective_cpu != r.cpu else "")
           + f", guest {r.guest_apic}" + (", WHAT-IF policy partial-avic" if r.policy != "kernel" else ""))
+    print(f"  {r.avic_param_text}")
+    print(f"  {r.kvm_max_vcpus_text}")
     if not r.starts:
         print(f"  does NOT start: {r.error}")
-        return 0
-    print("  starts: yes")
-    if r.avic_active:
-        print("  AVIC: active")
     else:
-        print("  AVIC: inhibited (" + ", ".join(r.inhibit_reasons) + "): every vCPU uses the emulated APIC")
-    print(f"  max index: 0x{r.max_index:X} ({r.max_index}); table: {r.table_pages} page(s) "
-          f"= {r.table_pages * 512} entries")
-    counts = {p: c for p, c in r.path_counts().items() if c}
-    print("  IPIs to each vCPU: " + ", ".join(f"{c} {p.replace('_', ' ')}" for p, c in counts.items()))
-    al = r.gatag_aliased_vcpus
-    if al:
-        shown = ", ".join(map(str, al[:8])) + (" ..." if len(al) > 8 else "")
-        print(f"  GATag aliasing: {len(al)} vCPUs' device-interrupt wakeups reach another vCPU ({shown})")
-    for n in r.notes:
+        print("  starts: yes")
+        print(f"  AVIC: {r.avic_status}")
+        if r.max_index is not None:
+            print(f"  max index: 0x{r.max_index:X} ({r.max_index}); table: {r.table_pages} page(s) "
+                  f"= {r.table_pages * 512} entries")
+        counts = {p: c for p, c in r.path_counts().items() if c}
+        print("  IPIs to each vCPU: " + ", ".join(f"{c} {p.replace('_', ' ')}" for p, c in counts.items()))
+        al = r.gatag_aliased_vcpus
+        if al:
+            shown = ", ".join(map(str, al[:8])) + (" ..." if len(al) > 8 else "")
+            print(f"  GATag aliasing: {len(al)} vCPUs' device-interrupt wakeups reach another vCPU ({shown})")
+    for n in r.notes[2:]:  # the first two are the avic and KVM_MAX_VCPUS lines above
         print(f"  note: {n}")
     return 0
 
@@ -169,40 +229,36 @@ def _cmd_vm(a: argparse.Namespace) -> int:
 # ---- releases ------------------------------------------------------------------------------------
 
 def _cmd_releases(a: argparse.Namespace) -> int:
-    rows = []
-    for r in rel.releases():
-        rows.append({
-            "range": r.range_name,
-            "first": f"{r.first[0]}.{r.first[1]}",
-            "last": f"{r.last[0]}.{r.last[1]}",
-            "gatag": f"{r.gatag_vcpu_bits}/{r.gatag_vm_id_bits} ({r.gatag_vcpu_field})",
-            "gatag_vcpu_bits": r.gatag_vcpu_bits,
-            "gatag_vm_id_bits": r.gatag_vm_id_bits,
-            "gatag_vcpu_field": r.gatag_vcpu_field,
-            "xavic_max_index": r.xavic_max_index,
-            "x2avic_max_index": r.x2avic_max_index,
-            "x2avic_ext_max_index": r.x2avic_ext_max_index,
-            "max_index_mask": f"0x{r.max_index_mask:X}",
-            "max_table_pages": r.max_table_pages,
-            "past_limit": r.past_limit,
-            "host_apic_id_bits": r.host_apic_id_bits,
-            "kvm_max_vcpus": r.kvm_max_vcpus,
-            "source": r.source,
-            "unverified": r.unverified or None,
-        })
+    rows = rel.release_rows()
     if a.json:
-        _print_json({"releases": rows, "default": rel.newest().name})
+        _print_json({"releases": rows, "default": rel.newest().name,
+                     "mainline": list(rel.mainline_releases()),
+                     "stable_backports": [b.describe() for b in rel.stable_backports()]})
         return 0
-    print(f"{'Linux':<14}{'GATag vCPU/VM':<24}{'max index xAVIC/x2AVIC/EXT':<28}{'pages':<7}past limit")
-    for r, row in zip(rel.releases(), rows):
-        mi = f"0x{r.xavic_max_index:X} / " + (f"0x{r.x2avic_max_index:X}" if r.x2avic_max_index else "-") \
-            + " / " + (f"0x{r.x2avic_ext_max_index:X}" if r.x2avic_ext_max_index else "-")
-        past = {"einval": "vCPU creation fails (-EINVAL)", "inhibit": "AVIC inhibited (PHYSICAL_ID_TOO_BIG)"}[r.past_limit]
-        print(f"{r.range_name:<14}{row['gatag']:<24}{mi:<28}{r.max_table_pages:<7}{past}")
+    if a.csv:
+        import csv
+
+        w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+        return 0
+    print(f"{'Linux':<14}{'avic default':<14}{'max index xAVIC/x2AVIC/EXT':<28}{'pages':<7}"
+          f"{'GATag':<32}{'KVM_MAX_VCPUS':<15}past limit")
+    for r, row in zip(rel.release_ranges(), rows):
+        mi = " / ".join(row[c] or "-" for c in ("xavic_max_index", "x2avic_max_index", "x2avic_ext_max_index"))
+        kmax = f"{r.kvm_max_vcpus}" + (f" (..{r.kvm_max_vcpus_configurable_max})"
+                                       if r.kvm_max_vcpus_configurable_max > r.kvm_max_vcpus else "")
+        avic = "off" if r.avic_default == "off" else "x2AVIC: on"
+        print(f"{r.range_name:<14}{avic:<14}{mi:<28}{r.max_table_pages:<7}{row['gatag'] or 'none':<32}"
+              f"{kmax:<15}{row['past_limit']}")
         print(f"{'':<14}source: {r.source}")
         if r.unverified:
             print(f"{'':<14}UNVERIFIED: {r.unverified}")
-    print(f"default --kernel: {rel.newest().name}")
+    print("stable backports (patch-level --kernel names them):")
+    for b in rel.stable_backports():
+        print(f"  {b.describe()}" + (f" (UNVERIFIED: {b.unverified})" if b.unverified else ""))
+    print(f"accepted --kernel: every mainline release {rel.mainline_releases()[0]}..{rel.mainline_releases()[-1]} "
+          f"and their stable versions (e.g. 6.1.20); default: {rel.newest().name}")
     return 0
 
 
@@ -218,7 +274,8 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 # ---- parser -------------------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
-    kernels = f"mainline Linux release, e.g. 6.3, v6.3, 6.1.20 (default: newest modelled, {rel.newest().name})"
+    kernels = (f"Linux release {rel.mainline_releases()[0]}..{rel.mainline_releases()[-1]}, e.g. 6.3, v6.3, "
+               f"or stable 6.1.20 (default: newest modelled, {rel.newest().name})")
     p = _Parser(prog=PROG, description="AMD AVIC / x2AVIC in Linux KVM, bit for bit, release by release.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -244,6 +301,22 @@ def _parser() -> argparse.ArgumentParser:
     ed.add_argument("--json", action="store_true", help="machine-readable output")
     ed.set_defaults(func=_cmd_entry_decode)
 
+    gl = sub.add_parser("galog", help="decode a GA-log entry (IOMMU)")
+    gls = gl.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    gd = gls.add_parser("decode", help="decode a 64-bit GA-log entry and split its GATag")
+    gd.add_argument("value", metavar="VALUE", help="64-bit GA-log entry, decimal or 0x-hex")
+    gd.add_argument("--kernel", help=kernels + " (GATag split)")
+    gd.add_argument("--json", action="store_true", help="machine-readable output")
+    gd.set_defaults(func=_cmd_galog_decode)
+
+    ir = sub.add_parser("irte", help="decode a GA-mode IOMMU IRTE")
+    irs = ir.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    idc = irs.add_parser("decode", help="decode a 128-bit IRTE given as two 64-bit halves")
+    idc.add_argument("lo", metavar="LO", help="bits 63:0, decimal or 0x-hex")
+    idc.add_argument("hi", metavar="HI", help="bits 127:64, decimal or 0x-hex")
+    idc.add_argument("--json", action="store_true", help="machine-readable output")
+    idc.set_defaults(func=_cmd_irte_decode)
+
     v = sub.add_parser("vm", help="does a VM start, is AVIC on, how do IPIs travel?")
     who = v.add_mutually_exclusive_group(required=True)
     who.add_argument("--vcpus", help="number of vCPUs (APIC IDs 0..N-1)")
@@ -255,13 +328,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="guest APIC mode (default x2apic)")
     v.add_argument("--policy", choices=vm.POLICIES, default="kernel",
                    help="kernel (real) or partial-avic (the 2023 thread's never-merged WHAT-IF)")
-    v.add_argument("--kvm-max-vcpus", help="KVM_MAX_VCPUS (default: the largest configurable)")
+    v.add_argument("--avic", choices=rel.AVIC_PARAMS, default="on",
+                   help="kvm_amd avic parameter: on (default: avic=1, the case taught here), off, or "
+                        "default (the release's own default: off up to 6.17, on with x2AVIC from 6.18)")
+    v.add_argument("--kvm-max-vcpus", help="KVM_MAX_VCPUS (default: the release's default, 1024 from 5.15)")
     v.add_argument("--max-vcpu-ids", help="the VM's KVM_CAP_MAX_VCPU_ID (default: KVM's)")
     v.add_argument("--json", action="store_true", help="machine-readable output")
     v.set_defaults(func=_cmd_vm)
 
-    r = sub.add_parser("releases", help="the modelled releases and what changes in each")
-    r.add_argument("--json", action="store_true", help="machine-readable output")
+    r = sub.add_parser("releases", help="the per-release cheat sheet: what changes in each range")
+    fmt = r.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--csv", action="store_true", help="the cheat sheet as CSV")
     r.set_defaults(func=_cmd_releases)
 
     dm = sub.add_parser("demo", help="serve the explorers as a Voila workshop app on 127.0.0.1")

@@ -5,6 +5,9 @@ GA-log handler (``avic_ga_log_notifier``) splits it back into a VM ID and a vCPU
 KVM builds it as ``((vm_id & VM_MASK) << VCPU_BITS) | (vcpu & VCPU_MASK)``: a value wider than
 its field is silently truncated.  That truncation is not an error here: it is what the model
 exists to show (``lossless`` is False, and :func:`aliases` tells which vCPU a wakeup reaches).
+
+The GATag came with per-VM AVIC IDs, after AVIC itself: on a release without them every
+function here raises a ValueError saying so rather than showing a tag KVM never built.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ def encode(vm_id: int, vcpu: int, kernel: object = None) -> GATag:
     '0xFFFFFFFF'
     """
     r = release(kernel)
+    r.require_gatag()
     vm_id = check_int("vm_id", vm_id, 0, U32_MAX)
     vcpu = check_int("vcpu", vcpu, 0, U32_MAX)
     tag = ((vm_id & r.gatag_vm_id_mask) << r.gatag_vcpu_bits) | (vcpu & r.gatag_vcpu_mask)
@@ -112,6 +116,7 @@ def decode(tag: int, kernel: object = None) -> GATag:
     (3, 44)
     """
     r = release(kernel)
+    r.require_gatag()
     tag = check_int("tag", tag, 0, U32_MAX)
     return GATag(r, tag >> r.gatag_vcpu_bits, tag & r.gatag_vcpu_mask, tag)
 
@@ -132,6 +137,7 @@ def encode_array(vm_ids, vcpus, kernel: object = None) -> np.ndarray:
     ['0x100', '0x1ff', '0x100']
     """
     r = release(kernel)
+    r.require_gatag()
     vm = np.asarray(vm_ids, dtype=np.uint64)
     vc = np.asarray(vcpus, dtype=np.uint64)
     if (vm > U32_MAX).any() or (vc > U32_MAX).any():
@@ -167,13 +173,6 @@ class Aliases:
         """vcpu_ids whose device-interrupt wakeups go astray."""
         return [int(v) for v in self.vcpu_ids[self.aliased]]
 
-    def groups(self) -> dict[int, list[int]]:
-        """Tags shared by more than one vCPU: tag -> vcpu_ids sharing it."""
-        out: dict[int, list[int]] = {}
-        for t, v in zip(self.tags.tolist(), self.vcpu_ids.tolist()):
-            out.setdefault(t, []).append(v)
-        return {t: vs for t, vs in out.items() if len(vs) > 1}
-
     def wakes(self, vcpu_id: int) -> int | None:
         """The vcpu_id woken for a device interrupt aimed at ``vcpu_id`` (None: nobody)."""
         hits = np.flatnonzero(self.vcpu_ids == vcpu_id)
@@ -195,6 +194,7 @@ def aliases(vcpus: int | Sequence[int], kernel: object = None, vm_id: int = 1) -
     []
     """
     r = release(kernel)
+    r.require_gatag()
     vm_id = check_int("vm_id", vm_id, 0, U32_MAX)
     if isinstance(vcpus, (int, np.integer)) and not isinstance(vcpus, bool):
         n = check_int("vcpus", vcpus, 1, 1 << 16)

@@ -15,7 +15,11 @@ from .gatag import aliases, decode, encode
 from .layouts import GA_LOG_ENTRY, IRTE_GA_HI, IRTE_GA_LO
 from .releases import Release, release
 
-__all__ = ["IRTE", "make_irte", "DeviceInterrupt", "deliver", "OUTCOMES"]
+__all__ = ["IRTE", "make_irte", "decode_irte", "GALogEntry", "decode_ga_log_entry",
+           "DeviceInterrupt", "deliver", "OUTCOMES", "GA_LOG_TYPE_GUEST"]
+
+#: GA-log entry type 1: a guest (GA-mode) interrupt arrived for a vCPU that was not running.
+GA_LOG_TYPE_GUEST = 1
 
 #: Possible fates of one device interrupt.
 OUTCOMES = (
@@ -52,6 +56,19 @@ class IRTE:
         f = self.fields()
         return (f["destination_hi"] << 24) | f["destination_lo"]
 
+    @property
+    def reserved_bits(self) -> int:
+        """Set bits in the reserved ranges (5:3, 75:72, 119:116 of the 128-bit entry)."""
+        return ((self.hi & IRTE_GA_HI.reserved_mask) << 64) | (self.lo & IRTE_GA_LO.reserved_mask)
+
+    def as_dict(self) -> dict:
+        """The CLI's JSON form: every field, the destination, the reserved bits."""
+        f = self.fields()
+        return {"lo": f"0x{self.lo:016X}", "hi": f"0x{self.hi:016X}", **f,
+                "destination": self.destination,
+                "backing_page": f"0x{f['ga_root_ptr'] << 12:X}",
+                "reserved_bits": f"0x{self.reserved_bits:X}"}
+
     @classmethod
     def from_value(cls, value: int) -> "IRTE":
         value = check_int("irte", value, 0, (1 << 128) - 1)
@@ -78,6 +95,77 @@ def make_irte(ga_tag: int, vector: int, destination: int = 0, backing_page: int 
     hi = IRTE_GA_HI.pack(vector=check_int("vector", vector, 0, 255),
                          ga_root_ptr=backing_page >> 12, destination_hi=destination >> 24)
     return IRTE(lo, hi)
+
+
+def decode_irte(lo: int, hi: int) -> IRTE:
+    """A GA-mode IRTE from its two 64-bit halves (bits 63:0 and 127:64).
+
+    >>> e = decode_irte(0x0000032C000006C5, 0x0000000100000041)
+    >>> e.fields()["ga_tag"], e.fields()["guest_mode"], e.destination, hex(e.fields()["vector"])
+    (812, 1, 6, '0x41')
+    >>> hex(decode_irte(0x8, 0).reserved_bits)
+    '0x8'
+    """
+    return IRTE(check_int("LO", lo, 0, (1 << 64) - 1), check_int("HI", hi, 0, (1 << 64) - 1))
+
+
+@dataclass(frozen=True)
+class GALogEntry:
+    """One decoded 64-bit GA-log entry: the IOMMU's note that a posted interrupt found its
+    vCPU not running (tag 31:0, device id 47:32, type 63:60; no vector)."""
+
+    kernel: Release
+    value: int
+    type: int
+    device_id: int
+    ga_tag: int
+    reserved_bits: int
+
+    @property
+    def device_bdf(self) -> str:
+        """The device id as PCI bus:device.function."""
+        d = self.device_id
+        return f"{d >> 8:02x}:{(d >> 3) & 0x1F:02x}.{d & 7}"
+
+    @property
+    def is_guest(self) -> bool:
+        """Type 1 (GA_GUEST_NR): the only type KVM's GA-log handler acts on."""
+        return self.type == GA_LOG_TYPE_GUEST
+
+    @property
+    def vm_id(self) -> int:
+        """The VM ID KVM's handler reads from the tag on this release."""
+        return self.ga_tag >> self.kernel.gatag_vcpu_bits
+
+    @property
+    def vcpu(self) -> int:
+        """The vcpu_id (<= v6.16) or vcpu_idx (v6.17+) KVM's handler reads from the tag."""
+        return self.ga_tag & self.kernel.gatag_vcpu_mask
+
+    def as_dict(self) -> dict:
+        return {"kernel": self.kernel.name, "value": self.value, "value_hex": f"0x{self.value:016X}",
+                "type": self.type, "guest": self.is_guest, "device_id": self.device_id,
+                "device_bdf": self.device_bdf, "gatag": self.ga_tag, "gatag_hex": f"0x{self.ga_tag:08X}",
+                "vm_id": self.vm_id, "vcpu": self.vcpu, "vcpu_field": self.kernel.gatag_vcpu_field,
+                "reserved_bits": self.reserved_bits, "reserved_bits_hex": f"0x{self.reserved_bits:X}"}
+
+
+def decode_ga_log_entry(value: int, kernel: object = None) -> GALogEntry:
+    """Decode a 64-bit GA-log entry and split its GATag as KVM of release ``kernel`` does.
+
+    >>> e = decode_ga_log_entry(0x1000010000000B2C, "6.3")
+    >>> e.type, e.device_bdf, hex(e.ga_tag), e.vm_id, e.vcpu
+    (1, '01:00.0', '0xb2c', 5, 300)
+    >>> decode_ga_log_entry(0x1000010000000B2C, "4.7")
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel=v4.7 has no GA log: per-VM AVIC IDs, the GATag, GA-mode IRTEs and the GA log came after AVIC itself (5ea11f2b31b8, placed in v4.9 here, UNVERIFIED); valid range v4.9..v6.19
+    """
+    r = release(kernel)
+    r.require_gatag("GA log")
+    value = check_int("VALUE", value, 0, (1 << 64) - 1)
+    f = GA_LOG_ENTRY.unpack(value)
+    return GALogEntry(r, value, f["type"], f["device_id"], f["ga_tag"], value & GA_LOG_ENTRY.reserved_mask)
 
 
 @dataclass(frozen=True)
@@ -116,6 +204,7 @@ def deliver(irte: IRTE, kernel: object = None, vm_id: int = 1, vcpu_ids: Sequenc
     'doorbell'
     """
     r = release(kernel)
+    r.require_gatag("GA-mode IRTE")
     f = irte.fields()
     steps: list[str] = []
     if not f["valid"]:

@@ -57,6 +57,7 @@ def gatag_layout(kernel: object = None) -> Layout:
     [('vcpu_idx', '11:0'), ('vm_id', '31:12')]
     """
     r = release(kernel)
+    r.require_gatag("GATag layout")
     return _gatag(r.gatag_vcpu_bits, r.gatag_vcpu_field)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -20,6 +19,9 @@ __all__ = [
     "encode_entry",
     "max_index",
     "table_pages",
+    "pages_for",
+    "EntryLoad",
+    "load_entry",
     "HW_MAX_INDEX",
     "vmrun_check",
     "PhysicalTable",
@@ -85,29 +87,89 @@ def decode_entry(value: int, kernel: object = None) -> PhysicalEntry:
     )
 
 
+def _host_id_check(r: Release, host_apic_id: object) -> int:
+    """The host APIC ID rule of avic_vcpu_load: an ID wider than the field is not truncated;
+    KVM WARNs and writes nothing (8-bit field before v5.18, 12-bit since 4a204f789587)."""
+    top = (1 << r.host_apic_id_bits) - 1
+    v = check_int("host_apic_id", host_apic_id, 0, 0xFFFFFFFF)
+    if v > top:
+        raise ValueError(
+            f"host_apic_id={v} is out of range on {r.name}: valid range 0..{top} (0x{top:X}); "
+            f"KVM WARNs and writes no entry, so IsRunning stays 0"
+            + (" (the field is 12 bits from v5.18, 4a204f789587)" if r.host_apic_id_bits == 8 else "")
+        )
+    return v
+
+
 def encode_entry(host_apic_id: int, backing_page: int, is_running: bool, valid: bool = True,
                  kernel: object = None) -> int:
     """Build an entry; ``backing_page`` is the page's host physical address (4 KiB aligned).
+
+    A host APIC ID wider than the release's field is an error, as in KVM, which WARNs and
+    writes nothing (see :func:`load_entry` for what the table then holds).
 
     >>> hex(encode_entry(7, 0x123456000, True))
     '0xc000000123456007'
     >>> encode_entry(300, 0x1000, False, kernel="5.10")
     Traceback (most recent call last):
     ...
-    ValueError: host_apic_id=300 is out of range: valid range 0..255 (0xFF)
+    ValueError: host_apic_id=300 is out of range on v5.10: valid range 0..255 (0xFF); KVM WARNs and writes no entry, so IsRunning stays 0 (the field is 12 bits from v5.18, 4a204f789587)
     """
-    lay = physical_entry_layout(kernel)
+    r = release(kernel)
+    lay = physical_entry_layout(r)
     backing_page = check_int("backing_page", backing_page, 0, (1 << 52) - 1)
     if backing_page & 0xFFF:
         raise ValueError(
             f"backing_page=0x{backing_page:X} is not 4 KiB aligned: the low 12 bits must be 0"
         )
     return lay.pack(
-        host_apic_id=check_int("host_apic_id", host_apic_id, 0, lay["host_apic_id"].max_value),
+        host_apic_id=_host_id_check(r, host_apic_id),
         backing_page=backing_page >> 12,
         is_running=int(bool(is_running)),
         valid=int(bool(valid)),
     )
+
+
+@dataclass(frozen=True)
+class EntryLoad:
+    """What KVM's avic_vcpu_load does to a vCPU's entry when it runs on a pCPU."""
+
+    kernel: Release
+    before: int
+    after: int
+    written: bool
+    note: str
+
+    @property
+    def entry(self) -> PhysicalEntry:
+        return decode_entry(self.after, self.kernel)
+
+
+def load_entry(entry: int, host_apic_id: int, kernel: object = None) -> EntryLoad:
+    """avic_vcpu_load: put the pCPU's host APIC ID in the entry and set IsRunning.
+
+    If the host APIC ID does not fit the release's field (8 bits before v5.18, 12 since),
+    KVM WARNs and returns without writing: the entry keeps its old value, IsRunning stays 0,
+    and IPIs to the vCPU exit with TARGET_NOT_RUNNING.  Nothing is truncated.
+
+    >>> e = encode_entry(0, 0x123456000, False, kernel="5.10")
+    >>> x = load_entry(e, 300, "5.10"); x.written, x.entry.is_running, x.entry.host_apic_id
+    (False, False, 0)
+    >>> x = load_entry(e, 300, "5.18"); x.written, x.entry.is_running, x.entry.host_apic_id
+    (True, True, 300)
+    """
+    r = release(kernel)
+    lay = physical_entry_layout(r)
+    entry = check_int("entry", entry, 0, lay.max_value)
+    hid = check_int("host_apic_id", host_apic_id, 0, 0xFFFFFFFF)
+    top = lay["host_apic_id"].max_value
+    if hid > top:
+        return EntryLoad(r, entry, entry, False,
+                         f"host APIC ID {hid} > 0x{top:X}: {r.name}'s {lay['host_apic_id'].width}-bit field "
+                         "cannot hold it; KVM WARNs and writes nothing (IsRunning stays 0)")
+    f = lay["host_apic_id"]
+    after = f.insert(entry, hid) | (1 << 62)
+    return EntryLoad(r, entry, after, True, f"host APIC ID {hid} written, IsRunning set")
 
 
 def max_index(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2apic",
@@ -139,29 +201,40 @@ def max_index(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2a
 
 
 def _max_vcpu_ids(r: Release, max_vcpu_ids: int | None) -> int:
-    top = r.vcpu_id_limit()
     if max_vcpu_ids is None:
-        return top
-    return check_int("max_vcpu_ids", max_vcpu_ids, 1, top)
+        return r.vcpu_id_limit()  # KVM's default (default KVM_MAX_VCPUS)
+    return check_int("max_vcpu_ids", max_vcpu_ids, 1, r.vcpu_id_limit(r.kvm_max_vcpus_configurable_max))
+
+
+def pages_for(max_physical_id: int) -> int:
+    """4 KiB pages KVM allocates for a table whose largest index is ``max_physical_id``:
+    ``1 << get_order((max_physical_id + 1) * 8)``, a power of two (v6.19, 940fc47cfb0d).
+
+    >>> [pages_for(i) for i in (511, 512, 599, 1023, 1024, 1499, 2047, 2048, 4095)]
+    [1, 2, 2, 2, 4, 4, 4, 8, 8]
+    """
+    i = check_int("max_physical_id", max_physical_id, 0, 0xFFF)
+    size = (i + 1) * 8
+    pages = -(-size // 4096)
+    return 1 << (pages - 1).bit_length()
 
 
 def table_pages(kernel: object = None, cpu: str = "x2avic", max_vcpu_ids: int | None = None) -> int:
     """4 KiB pages in a VM's physical APIC ID table (one page = 512 entries).
 
-    Before v6.19 always one page.  From v6.19 the table covers the largest index the VM can use
-    (up to 4096 entries = 8 pages on X2AVIC_EXT CPUs); the rounding to whole pages is derived
-    here, not read from the kernel.
+    Before v6.19 always one page.  From v6.19 KVM allocates ``get_order((max_physical_id + 1)
+    * 8)`` pages with ``max_physical_id = min(max_vcpu_ids - 1, 0xFFF / 0x1FF)``: 1, 2, 4 or 8
+    pages, never 3, 5, 6 or 7 (940fc47cfb0d).
 
     >>> table_pages("6.3", "x2avic-ext"), table_pages("6.19", "x2avic-ext"), table_pages("6.19", "x2avic")
     (1, 8, 1)
-    >>> table_pages("6.19", "x2avic-ext", max_vcpu_ids=600)
-    2
+    >>> [table_pages("6.19", "x2avic-ext", max_vcpu_ids=n) for n in (600, 1024, 1025, 1500, 2049)]
+    [2, 2, 4, 4, 8]
     """
     r = release(kernel)
     if r.max_table_pages == 1:
         return 1
-    top = max_index(r, cpu, "x2apic", max_vcpu_ids)
-    return max(1, math.ceil((top + 1) / ENTRIES_PER_PAGE))
+    return pages_for(max_index(r, cpu, "x2apic", max_vcpu_ids))
 
 
 def vmrun_check(max_index_value: int, avic_mode: str) -> str | None:
@@ -232,8 +305,10 @@ def physical_table(apic_ids: Sequence[int], kernel: object = None, cpu: str = "x
     idx = np.arange(n, dtype=np.int64)
     host = (np.asarray(host_apic_ids, dtype=np.int64) if host_apic_ids is not None
             else (2 * idx) % (host_max + 1))
-    if host.size != n or (host < 0).any() or (host > host_max).any():
-        raise ValueError(f"host_apic_ids must give one value per vCPU in 0..{host_max}")
+    if host.size != n:
+        raise ValueError(f"host_apic_ids has {host.size} values: valid length {n} (one per vCPU)")
+    for h in host[(host < 0) | (host > host_max)][:1]:
+        _host_id_check(r, int(h))  # raises, naming the value and KVM's rule
     run = np.asarray(running, dtype=bool) if running is not None else np.ones(n, dtype=bool)
     if run.size != n:
         raise ValueError(f"running must give one value per vCPU ({n}), got {run.size}")

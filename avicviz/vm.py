@@ -1,5 +1,12 @@
 """A VM on a Linux release and a CPU: does it start, is AVIC on, and how does each IPI travel?
 
+Two assumptions are inputs, and every result states them: kvm_amd's ``avic`` parameter
+(``avic="on"`` by default, the case the suite teaches; ``"off"``; or ``"default"``, what the
+release does on that CPU: off up to v6.17, on for x2AVIC CPUs from v6.18), and KVM_MAX_VCPUS
+(the release's default, 1024 from v5.15, unless ``kvm_max_vcpus`` is given).  With AVIC off no
+AVIC rule applies: the VM starts as far as KVM's own limits allow and every IPI and device
+interrupt is emulated.
+
 :func:`simulate` answers for one VM; :func:`sweep` answers for vCPU counts 1..N at once
 (vectorised), for the past-512 charts.  Two policies are modelled:
 
@@ -20,7 +27,7 @@ np = lazy_loader.load("numpy")  # imported on first use: keeps `import avicviz` 
 
 from ._validate import check_int
 from .gatag import aliases
-from .releases import Release, check_cpu, check_guest_apic, release
+from .releases import AVIC_PARAMS, Release, check_avic, check_cpu, check_guest_apic, release
 from .tables import max_index, table_pages
 from .topology import Topology, parse_topology
 
@@ -32,7 +39,12 @@ __all__ = [
     "IPI_PATHS",
     "POLICIES",
     "INHIBIT_REASONS",
+    "AVIC_PARAMS",
+    "HYBRID_TEXT",
 ]
+
+#: How readouts name hybrid AVIC (v6.0+, x2APIC guest, CPU without x2AVIC).
+HYBRID_TEXT = "hybrid AVIC: delivery accelerated, the sender's x2APIC writes exit"
 
 POLICIES = ("kernel", "partial-avic")
 
@@ -42,7 +54,7 @@ IPI_PATHS = (
     "target_not_running",   # IsRunning never set (enable_ipiv=0): AVIC_INCOMPLETE_IPI, KVM kicks
     "invalid_target",       # beyond max index / no entry: AVIC_INCOMPLETE_IPI, KVM emulates (v6.3+)
     "invalid_target_dropped",  # same exit before v6.3: KVM did not emulate it
-    "emulated",             # AVIC inhibited for the VM: ICR write exits, KVM's APIC emulation
+    "emulated",             # AVIC off or inhibited for the VM: ICR write exits, KVM's APIC emulation
     "not_created",          # the VM never started
     "send_exits",           # hybrid AVIC (v6.0+, x2APIC guest, no x2AVIC): the sender's x2APIC ICR
                             # write exits and KVM sends; the target still receives without an exit
@@ -70,6 +82,21 @@ X2APIC_INHIBIT = "APICV_INHIBIT_REASON_X2APIC"
 TOO_BIG_INHIBIT = INHIBIT_REASONS[12]
 
 
+def _avic_param_text(r: Release, requested: str, enabled: bool, cpu: str) -> str:
+    default = "on" if r.avic_default_on(cpu) else "off"
+    if requested == "default":
+        return f"kvm_amd avic left at {r.name}'s default on this CPU: {default} (avic={int(enabled)})"
+    return f"kvm_amd avic={int(enabled)} assumed; this release's default: {default}"
+
+
+def _kvm_max_vcpus_text(r: Release, kmax: int, given: bool) -> str:
+    if given:
+        return f"KVM_MAX_VCPUS {kmax} (given; {r.name}'s default is {r.kvm_max_vcpus})"
+    extra = (f"; CONFIG_KVM_MAX_NR_VCPUS allows up to {r.kvm_max_vcpus_configurable_max}"
+             if r.kvm_max_vcpus_configurable_max > r.kvm_max_vcpus else "")
+    return f"KVM_MAX_VCPUS {kmax} ({r.name}'s default{extra})"
+
+
 @dataclass(frozen=True, eq=False)
 class VMReport:
     """Everything :func:`simulate` found out about one VM.  Arrays are per vCPU, in creation order."""
@@ -78,21 +105,29 @@ class VMReport:
     cpu: str
     effective_cpu: str
     guest_apic: str
+    #: The APIC mode the guest really runs (before v5.7 KVM hides x2APIC when AVIC is on).
+    guest_apic_seen: str
     policy: str
+    #: kvm_amd ``avic`` as asked ("on", "off", "default") and its effective value.
+    avic_requested: str
+    avic_enabled: bool
     enable_ipiv: bool
     kvm_max_vcpus: int
+    #: True if ``kvm_max_vcpus`` is the release's default (not given by the caller).
+    kvm_max_vcpus_default: bool
     max_vcpu_ids: int | None
     apic_ids: np.ndarray
     starts: bool
     error: str | None
     failing_vcpu: int | None  # index of the vCPU whose creation fails
     avic_active: bool
+    hybrid: bool  # hybrid AVIC: delivery accelerated, the sender's x2APIC writes exit
     inhibit_reasons: tuple[str, ...]
-    max_index: int
-    table_pages: int
+    max_index: int | None  # None: AVIC off, no physical APIC ID table
+    table_pages: int  # 0: AVIC off
     in_table: np.ndarray  # bool: the vCPU's APIC ID is <= max index (hardware-addressable)
     ipi_path: np.ndarray  # int8 codes into IPI_PATHS
-    gatag_woken: np.ndarray  # vcpu_id a GA-log wakeup for this vCPU reaches (-1: none / n.a.)
+    gatag_woken: np.ndarray  # vcpu_id a GA-log wakeup for this vCPU reaches (-1: none; -2: not posted)
     notes: tuple[str, ...]
 
     @property
@@ -102,6 +137,41 @@ class VMReport:
     @property
     def max_apic_id(self) -> int:
         return int(self.apic_ids.max())
+
+    @property
+    def avic_param(self) -> str:
+        """The effective kvm_amd ``avic`` value: "on" or "off"."""
+        return "on" if self.avic_enabled else "off"
+
+    @property
+    def avic_param_text(self) -> str:
+        """e.g. "kvm_amd avic=1 assumed; this release's default: off"."""
+        return _avic_param_text(self.kernel, self.avic_requested, self.avic_enabled, self.cpu)
+
+    @property
+    def kvm_max_vcpus_text(self) -> str:
+        """The KVM_MAX_VCPUS assumption, e.g. "KVM_MAX_VCPUS 1024 (v6.19's default; ...)"."""
+        return _kvm_max_vcpus_text(self.kernel, self.kvm_max_vcpus, not self.kvm_max_vcpus_default)
+
+    @property
+    def avic_status(self) -> str:
+        """What AVIC does for this VM, in one phrase for readouts.
+
+        >>> simulate(8, kernel="6.3", cpu="avic").avic_status
+        "active (hybrid AVIC: delivery accelerated, the sender's x2APIC writes exit)"
+        >>> simulate(8, kernel="6.3", avic="default").avic_status
+        'off (kvm_amd avic=0)'
+        """
+        if not self.starts:
+            return "not applicable: the VM does not start"
+        if not self.avic_enabled:
+            return "off (kvm_amd avic=0)"
+        if not self.avic_active:
+            return ("inhibited (" + ", ".join(self.inhibit_reasons)
+                    + "): every vCPU uses KVM's emulated APIC")
+        if self.hybrid:
+            return f"active ({HYBRID_TEXT})"
+        return "active"
 
     @property
     def accelerated_vcpus(self) -> int:
@@ -129,16 +199,26 @@ class VMReport:
 
     def as_dict(self) -> dict:
         """The CLI's JSON form."""
+        r = self.kernel
         return {
-            "kernel": self.kernel.name,
+            "kernel": r.name,
+            "modelled_as": r.mainline_name,
+            "stable_backports": [b.describe() for b in r.backports],
             "cpu": self.cpu,
             "guest_apic": self.guest_apic,
+            "guest_apic_seen": self.guest_apic_seen,
             "policy": self.policy,
+            "avic_param": self.avic_param,
+            "avic_requested": self.avic_requested,
+            "avic_release_default": "on" if r.avic_default_on(self.cpu) else "off",
+            "kvm_max_vcpus": self.kvm_max_vcpus,
+            "kvm_max_vcpus_assumed": "release default" if self.kvm_max_vcpus_default else "given",
             "vcpus": self.vcpus,
             "max_apic_id": self.max_apic_id,
             "starts": self.starts,
             "error": self.error,
             "avic_active": self.avic_active,
+            "hybrid_avic": self.hybrid,
             "inhibit_reasons": list(self.inhibit_reasons),
             "max_index": self.max_index,
             "table_pages": self.table_pages,
@@ -173,33 +253,39 @@ def _apic_ids(vcpus, apic_ids, topology) -> np.ndarray:
 
 
 def _checked(kernel: object, cpu: object, guest_apic: object, policy: object,
-             kvm_max_vcpus: object) -> tuple[Release, str, str, int, int]:
+             kvm_max_vcpus: object, avic: object) -> tuple[Release, str, str, int, int, str, bool]:
     """Validate the arguments simulate() and sweep() share; returns the release, the checked
-    CPU kind and guest APIC mode, KVM_MAX_VCPUS and the vCPU-id limit."""
+    CPU kind and guest APIC mode, KVM_MAX_VCPUS, the vCPU-id limit, the avic setting asked for
+    and whether AVIC is enabled."""
     r = release(kernel)
     cpu = check_cpu(cpu)
     guest_apic = check_guest_apic(guest_apic)
     if policy not in POLICIES:
         raise ValueError(f"policy={policy!r} is not a policy: valid values {', '.join(POLICIES)}")
+    avic = check_avic(avic)
     kmax = r.check_kvm_max_vcpus(kvm_max_vcpus)
-    return r, cpu, guest_apic, kmax, r.vcpu_id_limit(kmax)
+    return r, cpu, guest_apic, kmax, r.vcpu_id_limit(kmax), avic, r.avic_enabled(avic, cpu)
 
 
 def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
              topology: Topology | str | None = None, kernel: object = None,
              cpu: str = "x2avic", guest_apic: str = "x2apic", policy: str = "kernel",
-             enable_ipiv: bool = True, kvm_max_vcpus: int | None = None,
+             avic: str = "on", enable_ipiv: bool = True, kvm_max_vcpus: int | None = None,
              max_vcpu_ids: int | None = None, running: Sequence[bool] | None = None) -> VMReport:
     """Start a VM on a release and a CPU, and report what AVIC does for it.
 
-    ``kvm_max_vcpus`` is KVM_MAX_VCPUS (default: the largest the release can be configured
-    with, CONFIG_KVM_MAX_NR_VCPUS=4096 from v6.7); ``max_vcpu_ids`` the VM's
-    KVM_CAP_MAX_VCPU_ID (default: KVM's).  ``running`` says, per vCPU, whether it is on a
-    pCPU right now (default: all running); an IPI to a vCPU that is not running sets its IRR and
-    exits with AVIC_INCOMPLETE_IPI cause TARGET_NOT_RUNNING so that KVM can wake it.
+    ``avic`` is kvm_amd's parameter: "on" (default: the case the suite teaches), "off", or
+    "default" (the release's own default on this CPU).  ``kvm_max_vcpus`` is KVM_MAX_VCPUS
+    (default: the release's default, 1024 from v5.15; up to 4096 from v6.7);
+    ``max_vcpu_ids`` the VM's KVM_CAP_MAX_VCPU_ID (default: KVM's).  ``enable_ipiv=False``
+    (kvm_amd parameter, v6.17+) leaves IsRunning clear.  ``running`` says, per vCPU, whether
+    it is on a pCPU right now (default: all running); an IPI to a vCPU that is not running
+    sets its IRR and exits with AVIC_INCOMPLETE_IPI cause TARGET_NOT_RUNNING.
 
     >>> r = simulate(600, kernel="6.3"); r.starts, r.error
     (False, 'KVM_CREATE_VCPU fails with -EINVAL for vCPU #512 (vcpu_id 512): ids above 0x1FF do not fit the physical APIC ID table')
+    >>> r = simulate(600, kernel="6.3", avic="off"); r.starts, r.avic_active, r.path_counts()["emulated"]
+    (True, False, 600)
     >>> r = simulate(600, kernel="6.17"); r.starts, r.avic_active, r.inhibit_reasons
     (True, False, ('APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG',))
     >>> r = simulate(600, kernel="6.19", cpu="x2avic-ext"); r.avic_active, r.accelerated_vcpus, r.table_pages
@@ -207,18 +293,18 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
     >>> simulate(300, kernel="6.2").gatag_aliased_vcpus[:3]
     [256, 257, 258]
     """
-    r, cpu, guest_apic, kmax, id_limit = _checked(kernel, cpu, guest_apic, policy, kvm_max_vcpus)
+    r, cpu, guest_apic, kmax, id_limit, avic, avic_on = _checked(
+        kernel, cpu, guest_apic, policy, kvm_max_vcpus, avic)
+    if not enable_ipiv and not r.enable_ipiv_param:
+        raise ValueError(f"enable_ipiv=False: kvm_amd has no enable_ipiv parameter on {r.name} "
+                         "(it exists from v6.17): valid value True")
     ids = _apic_ids(vcpus, apic_ids, topology)
     n = ids.size
-    if n > id_limit:
-        raise ValueError(
-            f"vcpus={n} is beyond KVM's vCPU-ID limit on {r.name}: valid range 1..{id_limit}"
-        )
     too_big_id = int(ids.max())
     if too_big_id >= id_limit:
         raise ValueError(
-            f"apic_id={too_big_id} is beyond KVM's vCPU-ID limit on {r.name}: "
-            f"valid range 0..{id_limit - 1}"
+            f"apic_id={too_big_id} is beyond KVM's vCPU-ID limit on {r.name} with KVM_MAX_VCPUS "
+            f"{kmax}: valid range 0..{id_limit - 1}"
         )
     if max_vcpu_ids is not None:
         if not r.per_vm_max_vcpu_id:
@@ -230,19 +316,30 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         if run.size != ids.size:
             raise ValueError(f"running has {run.size} values: valid length {ids.size} (one per vCPU)")
     eff = r.effective_cpu(cpu)
-    notes: list[str] = []
-    if eff != cpu:
+    seen = r.guest_apic_seen(guest_apic, avic_on)
+    notes: list[str] = [_avic_param_text(r, avic, avic_on, cpu),
+                        _kvm_max_vcpus_text(r, kmax, kvm_max_vcpus is not None)]
+    for b in r.backports:
+        notes.append(f"stable backport to this series: {b.describe()}; "
+                     + ("modelled" if b.applies_to(r) else
+                        f"NOT modelled ({b.unverified})" if b.unverified else "NOT modelled"))
+    if r.patch is not None and not r.applied_backports:
+        notes.append(f"{r.name} is modelled as mainline {r.mainline_name}")
+    if eff != cpu and avic_on:
         notes.append(f"{r.name} cannot use the CPU's {cpu} capability; it runs as {eff}")
+    if avic_on:
+        mi: int | None = max_index(r, eff, seen, max_vcpu_ids)
+        pages = table_pages(r, eff, max_vcpu_ids)
+    else:
+        mi, pages = None, 0
     cpu_max = r.cpu_max_id(eff)
-    mi = max_index(r, eff, guest_apic, max_vcpu_ids)
-    pages = table_pages(r, eff, max_vcpu_ids)
 
     # ---- does the VM start? -------------------------------------------------------------
     error: str | None = None
     failing: int | None = None
     if n > kmax:
         failing = kmax
-        error = (f"KVM_CREATE_VCPU fails with -EINVAL for vCPU #{kmax}: KVM_MAX_VCPUS is {kmax}")
+        error = f"KVM_CREATE_VCPU fails with -EINVAL for vCPU #{kmax}: KVM_MAX_VCPUS is {kmax}"
     eff_max_ids = max_vcpu_ids if max_vcpu_ids is not None else id_limit
     over_cap = np.flatnonzero(ids >= eff_max_ids)
     if over_cap.size and (failing is None or over_cap[0] < failing):
@@ -250,7 +347,7 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         error = (f"KVM_CREATE_VCPU fails with -EINVAL for vCPU #{failing} (vcpu_id {int(ids[failing])}): "
                  f"the VM's max_vcpu_ids is {eff_max_ids}")
     over = np.flatnonzero(ids > cpu_max)
-    if policy == "kernel" and r.past_limit == "einval" and over.size:
+    if avic_on and policy == "kernel" and r.past_limit == "einval" and over.size:
         i = int(over[0])
         if failing is None or i < failing:
             failing = i
@@ -258,23 +355,29 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
                      f"ids above 0x{cpu_max:X} do not fit the physical APIC ID table")
     starts = error is None
 
-    # ---- inhibits -----------------------------------------------------------------------
+    # ---- inhibits (only a VM that starts with AVIC enabled has any) -------------------------
     inhibits: list[str] = []
-    hybrid = guest_apic == "x2apic" and eff == "avic" and r.x2apic_guest_without_x2avic == "x2avic"
-    if guest_apic == "x2apic" and eff == "avic" and not hybrid:
-        inhibits.append(X2APIC_INHIBIT)
-        notes.append(f"{r.name} has no x2AVIC support: an x2APIC guest runs with AVIC inhibited")
-    if hybrid:
-        notes.append("no x2AVIC on this CPU: KVM runs the x2APIC guest in hybrid AVIC mode (v6.0+): "
-                     "it emulates the guest's x2APIC MSR accesses, so sending an IPI exits, while "
-                     "delivery into the target's backing page stays accelerated (the hybrid mode's "
-                     "finer details are UNVERIFIED here)")
-    if policy == "kernel" and r.past_limit == "inhibit" and over.size:
-        inhibits.append(TOO_BIG_INHIBIT)
-    avic_active = starts and not inhibits
+    hybrid = avic_on and starts and r.hybrid_avic(cpu, seen)
+    if avic_on and starts:
+        if seen != guest_apic:
+            notes.append(f"{r.name}: with AVIC enabled KVM hides x2APIC from the guest's CPUID, so the "
+                         "guest runs in xAPIC mode and AVIC stays active (x2APIC guests are inhibited "
+                         "from v5.7 instead)")
+        if seen == "x2apic" and eff == "avic" and not hybrid:
+            inhibits.append(X2APIC_INHIBIT)
+            notes.append(f"{r.name} has no x2AVIC support: an x2APIC guest runs with AVIC inhibited")
+        if hybrid:
+            notes.append(f"no x2AVIC on this CPU: KVM runs the x2APIC guest in {HYBRID_TEXT} "
+                         "(KVM emulates the x2APIC MSR accesses; hybrid mode's finer details are "
+                         "UNVERIFIED here)")
+        if policy == "kernel" and r.past_limit == "inhibit" and over.size:
+            inhibits.append(TOO_BIG_INHIBIT)
+        if r.avic_needs_split_irqchip:
+            notes.append(f"before v5.6 AVIC also needs kernel_irqchip=split (assumed set here)")
+    avic_active = starts and avic_on and not inhibits
 
     # ---- per-vCPU IPI paths --------------------------------------------------------------
-    in_table = ids <= mi
+    in_table = ids <= mi if mi is not None else np.zeros(n, dtype=bool)
     if not starts:
         path = np.full(n, _P["not_created"], dtype=np.int8)
     elif not avic_active:
@@ -289,26 +392,36 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         if hybrid:
             hit[:] = _P["send_exits"]
         path = np.where(in_table, hit, beyond).astype(np.int8)
-    if guest_apic == "xapic" and int(ids.max()) > 0xFE:
+    if seen == "xapic" and int(ids.max()) > 0xFE:
         notes.append("an xAPIC guest addresses APIC IDs 0..254 only (0xFF is broadcast); "
                      "KVM's further handling of larger ids in xAPIC mode is not modelled")
     if not enable_ipiv:
         notes.append("enable_ipiv=0: IsRunning is never set, so every non-self IPI exits; "
                      "the receiving side stays accelerated")
 
-    # ---- GATag wakeups (device interrupts are posted only while AVIC is active) -----------
+    # ---- device interrupts: posted (GA-mode IRTE, GATag) only while AVIC is active ----------
     woken = np.full(n, -2, dtype=np.int64)  # -2: not posted (legacy remapping)
-    if avic_active:
+    if starts and not avic_on:
+        notes.append("AVIC off: every IPI and device interrupt is emulated; no physical APIC ID "
+                     "table, no GA-mode IRTE, no GATag")
+    elif starts and not avic_active:
+        notes.append("AVIC inhibited: the VM's device interrupts are not posted (legacy "
+                     "remapping), so its GATags are never used")
+    elif avic_active and not r.per_vm_id:
+        notes.append(f"{r.name} predates per-VM AVIC IDs: no GATag, no GA log, no IOMMU posting; "
+                     "device interrupts use legacy remapping")
+    elif avic_active:
         posted = in_table
         a = aliases(np.asarray(ids, dtype=np.int64), r)
         woken = np.where(posted, a.woken, -2)
     if policy == "partial-avic":
         notes.append("WHAT-IF policy from the Feb 2023 LKML thread, never merged")
     return VMReport(
-        kernel=r, cpu=cpu, effective_cpu=eff, guest_apic=guest_apic, policy=policy,
-        enable_ipiv=bool(enable_ipiv), kvm_max_vcpus=kmax, max_vcpu_ids=max_vcpu_ids,
+        kernel=r, cpu=cpu, effective_cpu=eff, guest_apic=guest_apic, guest_apic_seen=seen,
+        policy=policy, avic_requested=avic, avic_enabled=avic_on, enable_ipiv=bool(enable_ipiv),
+        kvm_max_vcpus=kmax, kvm_max_vcpus_default=kvm_max_vcpus is None, max_vcpu_ids=max_vcpu_ids,
         apic_ids=ids, starts=starts, error=error, failing_vcpu=failing,
-        avic_active=avic_active, inhibit_reasons=tuple(inhibits), max_index=mi,
+        avic_active=avic_active, hybrid=bool(hybrid), inhibit_reasons=tuple(inhibits), max_index=mi,
         table_pages=pages, in_table=in_table, ipi_path=path, gatag_woken=woken,
         notes=tuple(notes),
     )
@@ -326,6 +439,24 @@ class Sweep:
     starts: np.ndarray
     avic_active: np.ndarray
     accelerated: np.ndarray  # vCPUs that receive IPIs without exits
+    avic_requested: str = "on"
+    avic_enabled: bool = True
+    kvm_max_vcpus: int = 0
+    kvm_max_vcpus_default: bool = True
+
+    @property
+    def hybrid(self) -> bool:
+        """Hybrid AVIC (every send exits; delivery accelerated), from :meth:`Release.hybrid_avic`."""
+        seen = self.kernel.guest_apic_seen(self.guest_apic, self.avic_enabled)
+        return self.avic_enabled and self.kernel.hybrid_avic(self.cpu, seen)
+
+    @property
+    def avic_param_text(self) -> str:
+        return _avic_param_text(self.kernel, self.avic_requested, self.avic_enabled, self.cpu)
+
+    @property
+    def kvm_max_vcpus_text(self) -> str:
+        return _kvm_max_vcpus_text(self.kernel, self.kvm_max_vcpus, not self.kvm_max_vcpus_default)
 
     @property
     def accelerated_fraction(self) -> np.ndarray:
@@ -334,27 +465,41 @@ class Sweep:
 
 
 def sweep(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2apic",
-          max_vcpus: int = 4096, policy: str = "kernel", kvm_max_vcpus: int | None = None) -> Sweep:
+          max_vcpus: int | None = None, policy: str = "kernel", kvm_max_vcpus: int | None = None,
+          avic: str = "on") -> Sweep:
     """:func:`simulate` for every count 1..``max_vcpus`` at once (dense APIC IDs), vectorised.
 
-    >>> s = sweep("6.3"); int(s.accelerated[511]), bool(s.starts[512])
-    (512, False)
+    ``max_vcpus`` defaults to the release's vCPU-ID limit, at most 4096, so the defaults work
+    on every release; ``kvm_max_vcpus`` and ``avic`` as for :func:`simulate`.
+
+    >>> s = sweep("6.3"); int(s.accelerated[511]), bool(s.starts[512]), s.counts.size
+    (512, False, 4096)
     >>> s = sweep("6.3", policy="partial-avic"); int(s.accelerated[999]), bool(s.avic_active[999])
     (512, True)
+    >>> s = sweep("4.7"); s.counts.size, bool(s.starts[254]), bool(s.starts[255])
+    (1023, True, False)
     """
-    r, cpu, guest_apic, kmax, id_limit = _checked(kernel, cpu, guest_apic, policy, kvm_max_vcpus)
+    r, cpu, guest_apic, kmax, id_limit, avic, avic_on = _checked(
+        kernel, cpu, guest_apic, policy, kvm_max_vcpus, avic)
+    if max_vcpus is None:
+        max_vcpus = min(4096, id_limit)
     max_vcpus = check_int("max_vcpus", max_vcpus, 1, id_limit)
     eff = r.effective_cpu(cpu)
+    seen = r.guest_apic_seen(guest_apic, avic_on)
     cpu_max = r.cpu_max_id(eff)
-    mi = max_index(r, eff, guest_apic)
     counts = np.arange(1, max_vcpus + 1, dtype=np.int64)
     top = counts - 1  # largest APIC ID
     starts = counts <= kmax
+    if not avic_on:
+        z = np.zeros_like(counts)
+        return Sweep(r, cpu, guest_apic, policy, counts, starts, np.zeros_like(starts), z,
+                     avic, False, kmax, kvm_max_vcpus is None)
+    mi = max_index(r, eff, seen)
     if policy == "kernel" and r.past_limit == "einval":
         starts &= top <= cpu_max
     inhibited = np.zeros_like(starts)
-    hybrid = guest_apic == "x2apic" and eff == "avic" and r.x2apic_guest_without_x2avic == "x2avic"
-    if guest_apic == "x2apic" and eff == "avic" and not hybrid:
+    hybrid = r.hybrid_avic(cpu, seen)
+    if seen == "x2apic" and eff == "avic" and not hybrid:
         inhibited |= True
     if policy == "kernel" and r.past_limit == "inhibit":
         inhibited |= top > cpu_max
@@ -362,4 +507,5 @@ def sweep(kernel: object = None, cpu: str = "x2avic", guest_apic: str = "x2apic"
     accel = np.where(active, np.minimum(counts, mi + 1), 0)
     if hybrid:  # every send exits; nothing is accelerated end to end
         accel = np.zeros_like(accel)
-    return Sweep(r, cpu, guest_apic, policy, counts, starts, active, accel)
+    return Sweep(r, cpu, guest_apic, policy, counts, starts, active, accel,
+                 avic, True, kmax, kvm_max_vcpus is None)

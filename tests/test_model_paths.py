@@ -17,7 +17,7 @@ def test_xapic_guest_on_x2avic_host_has_invalid_targets():
 
 
 def test_enable_ipiv_off():
-    r = av.simulate(8, kernel="6.3", enable_ipiv=False)
+    r = av.simulate(8, kernel="6.17", enable_ipiv=False)
     assert r.path_counts()["target_not_running"] == 8 and r.accelerated_vcpus == 0
 
 

@@ -7,7 +7,9 @@ from hypothesis import given, settings, strategies as st
 import avicviz as av
 from avicviz.gatag import encode_array
 
-KERNELS = [r.range_name.split("..")[0].lstrip("v") for r in av.releases()] + ["6.2", "6.18"]
+# releases with a GATag (per-VM AVIC IDs): the first range of each, plus two inside ranges
+KERNELS = [r.range_name.split("..")[0].lstrip("v") for r in av.release_ranges() if r.per_vm_id] + ["6.2", "6.16"]
+COUNTER_KERNELS = [k for k in KERNELS if av.release(k).vm_id_allocator == "counter"]
 kernels = st.sampled_from(KERNELS)
 u32 = st.integers(0, 0xFFFFFFFF)
 
@@ -96,7 +98,7 @@ def test_irte_halves_round_trip(lo):
 
 
 @settings(max_examples=50)
-@given(kernels, st.lists(st.booleans(), min_size=1, max_size=300))
+@given(st.sampled_from(COUNTER_KERNELS), st.lists(st.booleans(), min_size=1, max_size=300))
 def test_vm_id_allocator_never_hands_out_zero_or_a_live_id_after_wrap(k, script):
     r = av.release(k)
     a = av.VMIDAllocator.for_kernel(k, next_vm_id=r.gatag_vm_id_mask - 5, wrapped=False)
@@ -149,11 +151,42 @@ def test_topology_ids_unique_and_fields_in_place(s, d, m, c, t):
     assert int(ids[-1]) == last == topo.max_apic_id
 
 
-@settings(max_examples=60)
-@given(kernels, st.sampled_from(av.CPU_KINDS), st.sampled_from(av.GUEST_APIC_MODES), st.integers(1, 1023))
-def test_sweep_agrees_with_simulate(k, cpu, mode, n):
-    s = av.sweep(k, cpu, mode, max_vcpus=1023)
-    r = av.simulate(n, kernel=k, cpu=cpu, guest_apic=mode)
+@settings(max_examples=80)
+@given(st.sampled_from(av.mainline_releases()), st.sampled_from(av.CPU_KINDS),
+       st.sampled_from(av.GUEST_APIC_MODES), st.sampled_from(av.AVIC_PARAMS), st.integers(1, 1023))
+def test_sweep_agrees_with_simulate(k, cpu, mode, avic, n):
+    s = av.sweep(k, cpu, mode, max_vcpus=1023, avic=avic)
+    r = av.simulate(n, kernel=k, cpu=cpu, guest_apic=mode, avic=avic)
     assert bool(s.starts[n - 1]) == r.starts
     assert bool(s.avic_active[n - 1]) == r.avic_active
     assert int(s.accelerated[n - 1]) == r.accelerated_vcpus
+
+
+@given(st.integers(0, 0xFFF))
+def test_table_pages_are_the_smallest_power_of_two_holding_the_entries(max_physical_id):
+    # 940fc47cfb0d (v6.19): the table is get_order((max_physical_id + 1) * 8) pages
+    pages = av.pages_for(max_physical_id)
+    entries = max_physical_id + 1
+    assert pages & (pages - 1) == 0  # a power of two: 1, 2, 4 or 8
+    assert pages * 512 >= entries  # it holds every entry
+    assert pages == 1 or (pages // 2) * 512 < entries  # and half of it would not
+
+
+@given(st.integers(1, 4096))
+def test_table_pages_on_619_follow_max_vcpu_ids(n):
+    pages = av.table_pages("6.19", "x2avic-ext", max_vcpu_ids=n)
+    assert pages == av.pages_for(min(n - 1, 0xFFF)) and pages in (1, 2, 4, 8)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=200))
+def test_bitmap_allocator_hands_out_the_lowest_free_id(script):
+    # the first allocator (5ea11f2b31b8): a bitmap, IDs freed on destroy and reused
+    a = av.VMIDAllocator.for_kernel("4.9")
+    for create in script:
+        if create or not a.live:
+            live = set(a.live)
+            a, vid = a.create()
+            assert vid == min(set(range(1, len(live) + 2)) - live)
+        else:
+            a = a.destroy(a.live[0])
+        assert a.duplicates() == [] and a.next_vm_id == 0

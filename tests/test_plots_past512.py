@@ -69,8 +69,8 @@ def _sweep_fig(whatifs=None, highlight=None, cpu="x2avic"):
 
 def test_sweep_one_line_per_release_matches_model():
     _fig, arts = _sweep_fig()
-    assert len(arts.lines) == len(av.releases())
-    for line, r in zip(arts.lines, av.releases()):
+    assert len(arts.lines) == len(av.release_ranges())
+    for line, r in zip(arts.lines, av.release_ranges()):
         s = av.sweep(r, max_vcpus=min(4096, r.vcpu_id_limit()))
         y = np.asarray(line.get_ydata())
         assert y.size == 4096
@@ -78,9 +78,10 @@ def test_sweep_one_line_per_release_matches_model():
         ok = s.starts
         assert np.allclose(y[:n][ok], s.accelerated_fraction[ok])
         assert np.isnan(y[:n][~ok]).all() and np.isnan(y[n:]).all()
-    y617 = arts.lines[[r.name for r in av.releases()].index("v6.17")].get_ydata()
-    assert y617[511] == 1.0 and y617[599] == 0.0 and y617[4095] == 0.0
-    y63 = arts.lines[[r.name for r in av.releases()].index("v6.3")].get_ydata()
+    y617 = arts.lines[[r.name for r in av.release_ranges()].index("v6.17")].get_ydata()
+    # AVIC inhibited past 511; KVM_MAX_VCPUS (the release default, 1024) ends the line
+    assert y617[511] == 1.0 and y617[599] == 0.0 and y617[1023] == 0.0 and np.isnan(y617[1024])
+    y63 = arts.lines[[r.name for r in av.release_ranges()].index("v6.3")].get_ydata()
     assert y63[511] == 1.0 and np.isnan(y63[512])
     assert not any(w.get_visible() for w in arts.whatifs)
 
@@ -91,14 +92,14 @@ def test_sweep_whatif_and_highlight_update():
     P.update_sweep_chart(arts, P.all_sweeps("x2avic-ext"), P.all_sweeps("x2avic-ext", policy="partial-avic"),
                          highlight="6.19")
     assert arts.lines == lines
-    i63 = [r.name for r in av.releases()].index("v6.3")
+    i63 = [r.name for r in av.release_ranges()].index("v6.3")
     w = np.asarray(arts.whatifs[i63].get_ydata())
     assert arts.whatifs[i63].get_visible() and w[999] == pytest.approx(512 / 1000)
     i619 = len(lines) - 1
-    assert arts.lines[i619].get_ydata()[4095] == 1.0 and arts.lines[i619].get_alpha() == 1.0
+    assert arts.lines[i619].get_ydata()[1023] == 1.0 and arts.lines[i619].get_alpha() == 1.0
     assert arts.lines[0].get_alpha() < 1
     assert "what-if, not in any kernel" in arts.title.get_text()
-    assert "starts up to 4096" in arts.ends[i619].get_text()
+    assert "starts up to 1024" in arts.ends[i619].get_text()
     # the highlighted panel (and only it) is tinted, its title bold
     assert [sh.get_visible() for sh in arts.shades] == [i == i619 for i in range(len(lines))]
     assert arts.panel_titles[i619].get_text() == "v6.19"

@@ -8,7 +8,7 @@ import avicviz as av
 from avicviz.releases import DATA_FILE, _load
 
 
-@pytest.mark.parametrize("text,name", [("6.3", "v6.3"), ("v6.3", "v6.3"), ("6.1.20", "v6.1"),
+@pytest.mark.parametrize("text,name", [("6.3", "v6.3"), ("v6.3", "v6.3"), ("6.1.20", "v6.1.20"),
                                        ("v6.19-rc3", "v6.19"), ("4.7", "v4.7"), (" 6.5 ", "v6.5")])
 def test_accepted_versions(text, name):
     assert av.release(text).name == name
@@ -19,7 +19,7 @@ def test_accepted_versions(text, name):
     ("3.10", "older than AVIC support"),
     ("7.0", "newer than the newest modelled release"),
     ("6.20", "newer than the newest modelled release"),
-    ("5.20", "falls between modelled ranges"),
+    ("5.20", "is not a mainline Linux release"),
     ("six", "is not a Linux version"),
     ("6", "is not a Linux version"),
     ("6.3.x", "is not a Linux version"),
@@ -35,7 +35,7 @@ def test_default_is_newest():
 
 
 def test_ranges_are_contiguous_mainline():
-    rs = av.releases()
+    rs = av.release_ranges()
     assert rs[0].first == (4, 7)
     for a, b in zip(rs, rs[1:]):
         assert a.last < b.first
@@ -49,11 +49,17 @@ def _damaged(tmp_path, edit):
 
 
 @pytest.mark.parametrize("edit,row,col", [
-    (lambda t: t.replace("6.3,6.5,9,23", "6.3,6.5,nine,23"), 6, "gatag_vcpu_bits"),
-    (lambda t: t.replace("6.3,6.5,9,23", "6.3,6.5,9,22"), 6, "gatag_vm_id_bits"),
-    (lambda t: t.replace("6.17,6.18,9,23,vcpu_idx", "6.17,6.18,9,23,vcpu_index"), 9, "gatag_vcpu_field"),
-    (lambda t: t.replace("6.19,6.19,", "6.18,6.19,"), 10, "first"),
-    (lambda t: t.replace(",0x1FF,no,1,einval", ",0x1FF,maybe,1,einval", 1), 6, "max_index_from_max_vcpu_ids"),
+    (lambda t: t.replace("6.3,6.5,off,no,yes,counter,9,23", "6.3,6.5,off,no,yes,counter,nine,23"), 11,
+     "gatag_vcpu_bits"),
+    (lambda t: t.replace("6.3,6.5,off,no,yes,counter,9,23", "6.3,6.5,off,no,yes,counter,9,22"), 11,
+     "gatag_vm_id_bits"),
+    (lambda t: t.replace("6.17,6.17,off,no,yes,counter,9,23,vcpu_idx", "6.17,6.17,off,no,yes,counter,9,23,vcpu_index"),
+     14, "gatag_vcpu_field"),
+    (lambda t: t.replace("6.19,6.19,", "6.18,6.19,"), 16, "first"),
+    (lambda t: t.replace(",0x1FF,no,1,einval", ",0x1FF,maybe,1,einval", 1), 11, "max_index_from_max_vcpu_ids"),
+    (lambda t: t.replace("4.7,4.7,off,yes,no,none", "4.7,4.7,auto,yes,no,none"), 2, "avic_default"),
+    (lambda t: t.replace("4.9,4.13,off,yes,yes,bitmap", "4.9,4.13,off,yes,yes,none"), 4, "vm_id_allocator"),
+    (lambda t: t.replace(",hidden,", ",x2avic,", 1), 2, "x2apic_guest_without_x2avic"),
     (lambda t: t.replace("past_limit", "pastlimit"), 1, "past_limit"),
 ])
 def test_damaged_table_names_file_row_and_column(tmp_path, edit, row, col):
@@ -71,7 +77,7 @@ def test_missing_table_is_a_clear_error(tmp_path):
 
 def test_short_row(tmp_path):
     p = _damaged(tmp_path, lambda t: t.rstrip("\n").rsplit("\n", 1)[0] + "\n6.19,6.19,12\n")
-    with pytest.raises(ValueError, match=r"row 10.*wrong number of cells"):
+    with pytest.raises(ValueError, match=r"row 16.*wrong number of cells"):
         _load(p)
 
 

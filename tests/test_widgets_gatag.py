@@ -51,7 +51,7 @@ def test_fixed_in_63_and_widened_in_619(tag):
     assert _bits(tag).layout["vcpu_idx"].bits == "8:0"
 
 
-@pytest.mark.parametrize("kernel", [KERNELS[0], "6.16", "6.3", "6.2", "5.18", KERNELS[-1]])
+@pytest.mark.parametrize("kernel", [KERNELS[0], "6.16", "6.3", "6.2", "5.18", "4.9"])
 @pytest.mark.parametrize("vm_id,vcpu", [(0, 0), (1, 255), (1, 256), (7, 511), (0xFFFFFF, 4095), (12345, 2000)])
 def test_every_control_extreme(tag, kernel, vm_id, vcpu):
     before = tag.updates
@@ -62,6 +62,17 @@ def test_every_control_extreme(tag, kernel, vm_id, vcpu):
     assert f"GATag {t.tag_hex}" in plain_text(tag.readout.value)
     visible = [ax for ax in tag.bits.axes.values() if ax.get_visible()]
     assert len(visible) == 1
+
+
+@pytest.mark.parametrize("kernel", [KERNELS[-1], "4.8"])
+def test_no_gatag_before_per_vm_ids_is_not_applicable(tag, alias, kernel):
+    # 4.7/4.8: AVIC without per-VM IDs (5ea11f2b31b8 came later): no made-up tag
+    for e in (tag, alias):
+        e.set(kernel=kernel)
+        assert e.error.value == "" and e.model is None
+        assert e.readout.value.startswith("<b>not applicable:</b> kernel=v" + kernel + " has no GATag")
+    tag.set(kernel="6.19")
+    assert tag.model.tag_hex in tag.readout.value
 
 
 def test_gatag_bad_input(tag):
@@ -78,14 +89,14 @@ def test_aliasing_default_is_62_with_512(alias):
     assert y[300] == 44 and y[255] == 255
 
 
-@pytest.mark.parametrize("kernel", ["6.19", "6.17", "6.3", "6.2", "4.7"])
+@pytest.mark.parametrize("kernel", ["6.19", "6.17", "6.3", "6.2", "4.9"])
 @pytest.mark.parametrize("vcpus", [1, 2, 256, 257, 300, 512, 513, 1024, 4095, 4096])
 def test_aliasing_controls(alias, kernel, vcpus):
     alias.set(kernel=kernel, vcpus=vcpus)
     assert alias.error.value == ""
     x = np.asarray(alias.chart.woken.get_xdata())
     assert x.size == vcpus
-    bits = {"6.19": 12, "6.17": 9, "6.3": 9, "6.2": 8, "4.7": 8}[kernel]
+    bits = {"6.19": 12, "6.17": 9, "6.3": 9, "6.2": 8, "4.9": 8}[kernel]
     expected_bad = max(0, vcpus - (1 << bits))
     bad = np.asarray(alias.chart.aliased.get_ydata(), float)
     assert int((~np.isnan(bad)).sum()) == expected_bad
@@ -145,3 +156,10 @@ def test_vmid_controls(vmid, created, destroyed, long_lived, near_wrap):
                 or vmid.ids[i] != vmid.ids[i - 1] + 1 or vmid.ids[i + 1] != vmid.ids[i] + 1]
         assert visible == [str(i) for i in range(1, long_lived + 1)] + [ids[i] for i in runs]
         assert len(runs) < created
+
+
+def test_vmid_explorer_bitmap_era():
+    # 4.9..4.13: the first allocator, a bitmap (5ea11f2b31b8): lowest free ID, freed IDs reused
+    e = VMIDExplorer(kernel="4.9", created=5, destroyed=2, long_lived=3, near_wrap=True)
+    assert e.error.value == "" and e.ids == [4, 4, 4, 5, 6] and e.skipped == []
+    assert "lowest free ID" in e.readout.value and "wrapped" not in e.readout.value

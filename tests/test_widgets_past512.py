@@ -83,7 +83,7 @@ def test_past512_topology_padding_reaches_671():
 def test_past512_refused_vm_is_shown_not_raised():
     e = Past512Explorer(kernel="4.7", vcpus=4096)
     assert "beyond KVM's vCPU-ID limit on v4.7" in e._arts.title.get_text()
-    e.set(kernel="6.19")  # back to a VM that exists: the artists recover
+    e.set(kernel="6.19", vcpus=1024)  # back to a VM that exists: the artists recover
     assert e.model.starts and len(e._arts.boundary.get_data()[0]) > 0
 
 
@@ -113,13 +113,14 @@ def test_sweep_every_control_every_value():
 
 def test_sweep_exact_points():
     e = SweepExplorer(cpu="x2avic-ext", policy="partial-avic", highlight="6.3")
-    names = [r.name for r in av.releases()]
+    names = [r.name for r in av.release_ranges()]
     y619 = e._arts.lines[names.index("v6.19")].get_ydata()
-    assert y619[4095] == 1.0
+    # KVM_MAX_VCPUS is each release's default (1024 from 5.15): larger VMs do not start
+    assert y619[1023] == 1.0 and np.isnan(y619[1024])
     w63 = e._arts.whatifs[names.index("v6.3")].get_ydata()
     assert w63[1023] == pytest.approx(0.5)
     assert "<td>v6.3..v6.5</td><td>512</td><td>512</td><td>512</td>" in e.readout.value
-    assert "<td>v6.19</td><td>4096</td><td>4096</td><td>4096</td>" in e.readout.value
+    assert "<td>v6.19</td><td>1024</td><td>1024</td><td>1024</td>" in e.readout.value
     assert "no kernel implements" in e.readout.value
 
 
@@ -155,3 +156,13 @@ def test_only_the_active_sizing_controls_are_enabled():
     e.set(sizing="topology")
     assert e.controls["vcpus"].disabled and not e.controls["cores"].disabled
     assert e.model.vcpus == 480  # the default topology: sockets=3, cores=160
+
+
+def test_hybrid_avic_is_named_in_the_readout():
+    # 6.0+: an x2APIC guest on a CPU without x2AVIC runs hybrid AVIC; "active" alone beside
+    # "accelerated vCPUs 0 of 8" would contradict itself
+    e = Past512Explorer(kernel="6.3", cpu="avic", guest_apic="x2apic", vcpus=8)
+    text = e.readout.value
+    assert "hybrid AVIC: delivery accelerated, the sender&#x27;s x2APIC writes exit" in text
+    assert "accelerated vCPUs</b> 0 of 8" in text
+    assert "kvm_amd avic=1 assumed; this release&#x27;s default: off" in text

@@ -16,7 +16,7 @@ from matplotlib.text import Text
 
 from ..gatag import Aliases, GATag, aliases, encode
 from ..layouts import gatag_layout
-from ..releases import release, releases
+from ..releases import release, release_ranges
 from ._style import PALETTE, field_colour, new_figure
 from .bits import BitFieldArtists, bitfield
 
@@ -53,8 +53,9 @@ def gatag_bits(tag: GATag, ax: Axes, *, title: str | None = None) -> BitFieldArt
 
 
 def splits_chart(ax: Axes) -> dict:
-    """One horizontal bar per modelled release range: vCPU bits (orange) + VM-ID bits (blue)."""
-    rs = releases()
+    """One horizontal bar per modelled release range with a GATag (per-VM AVIC IDs): vCPU bits
+    (orange) + VM-ID bits (blue)."""
+    rs = [r for r in release_ranges() if r.per_vm_id]
     y = np.arange(len(rs))[::-1]
     vb = np.array([r.gatag_vcpu_bits for r in rs])
     vcpu = ax.barh(y, vb, color=field_colour("vcpu_id"), edgecolor="white", label="vCPU field")
@@ -72,7 +73,8 @@ def splits_chart(ax: Axes) -> dict:
     ax.set_xlim(0, 36)
     ax.set_xlabel("GATag bit (vCPU field from bit 0 up, VM ID above it)")
     ax.set_title("GATag split per Linux release: 8/24, then 9/23 (v6.3), then 12/20 (v6.19); "
-                 "right: what the vCPU field holds", loc="left", fontsize=10)
+                 "right: what the vCPU field holds\n(v4.7 and v4.8 have no GATag: it came with "
+                 "per-VM AVIC IDs, placed in v4.9, UNVERIFIED)", loc="left", fontsize=10)
     return {"vcpu": vcpu, "vm": vm, "texts": texts}
 
 
@@ -262,7 +264,7 @@ _MAX_LABELS = 48
 _OLD_LABELS = 8
 _ALL_LABELS = 16  # up to this many new VMs every ID is written out (vmid_labelled)
 #: the largest VM ID of any release (24-bit field, v4.7..v6.2); the chart's y axis reaches it
-_VMID_TOP = max(r.gatag_vm_id_mask for r in releases())
+_VMID_TOP = max(r.gatag_vm_id_mask for r in release_ranges() if r.per_vm_id)
 
 
 def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,

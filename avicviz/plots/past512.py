@@ -27,7 +27,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 
-from ..releases import Release, release, releases
+from ..cost import ASSUMED_COSTS, COST_SOURCE, expected_cost, report_cost
+from ..releases import Release, release, release_ranges
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
 from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, colour_cells, new_figure
 
@@ -51,20 +52,13 @@ PATH_LABELS = {
     "target_not_running": "AVIC_INCOMPLETE_IPI, TARGET_NOT_RUNNING: KVM kicks",
     "invalid_target": "AVIC_INCOMPLETE_IPI, INVALID_TARGET: KVM emulates",
     "invalid_target_dropped": "INVALID_TARGET exit, not emulated (< v6.3)",
-    "emulated": "AVIC inhibited: KVM emulates the APIC",
+    "emulated": "AVIC off or inhibited: KVM emulates the APIC",
     "not_created": "VM does not start",
     "send_exits": "hybrid AVIC: the send exits",
 }
 
 #: Legend text of the what-if line.
 WHATIF_LABEL = "what-if, not in any kernel: partial AVIC"
-
-#: Default ASSUMED costs in CPU cycles per IPI.  Not AVIC measurements: borrowed from the only
-#: published numbers, Intel's IPIv cover letter (Zeng Guang, Mar 2022, kvm-unit-tests
-#: vmexit/ipi, x2APIC: 4338 cycles with a VM exit, 3645 with IPI virtualization).
-ASSUMED_COSTS = {"accelerated": 3645, "incomplete_ipi": 4338, "emulated": 4338}
-COST_SOURCE = ("ASSUMED costs; the only published numbers are Intel IPIv's "
-               "(x2APIC 4338 -> 3645 cycles/IPI), not AVIC measurements")
 
 _WHATIF_COLOUR = "#555555"
 _SHADE = "#F0C000"  # highlighted panel: 12% of this over white
@@ -123,6 +117,10 @@ def vm_title(report: VMReport) -> str:
             + (", partial-AVIC WHAT-IF" if report.policy == "partial-avic" else "") + ")")
     if not report.starts:
         return f"{head}: DOES NOT START (vCPU #{report.failing_vcpu} fails)"
+    if not report.avic_enabled:
+        return f"{head}: starts; AVIC OFF (kvm_amd avic=0)"
+    if report.hybrid:
+        return f"{head}: starts; hybrid AVIC (delivery accelerated, the sender's x2APIC writes exit)"
     if report.avic_active:
         return f"{head}: starts; AVIC active"
     return f"{head}: starts; AVIC INHIBITED by {', '.join(report.inhibit_reasons)}"
@@ -172,7 +170,7 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
     ax.set_xticks([-0.5, 31.5, 63.5, 95.5], ["+0", "+32", "+64", "+96"], fontsize=7)
     ax.set_xlabel("APIC ID = row start + column (128 ids a row; 512 ids = one 4 KiB table page)",
                   fontsize=8, loc="left")
-    boundary, = ax.plot(*_boundary_xy(report.max_index), color=PALETTE["black"], lw=2)
+    boundary, = ax.plot([], [], color=PALETTE["black"], lw=2)
     boundary_label = ax.text(1.0, -0.07, "", transform=ax.transAxes, ha="right", va="top",
                              fontsize=8, color=PALETTE["black"], fontweight="bold")
     handles = [Patch(facecolor=PATH_COLOURS[p], label=PATH_LABELS[p]) for p in IPI_PATHS]
@@ -190,9 +188,13 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
 def update_vm_paths(arts: VMPathArtists, report: VMReport) -> None:
     """Show another VM in the same artists."""
     show_codes(arts, path_grid(report))
-    arts.boundary.set_data(*_boundary_xy(report.max_index))
-    arts.boundary_label.set_text(f"black line: max index 0x{report.max_index:X} "
-                                 f"({report.table_pages} table page{'s' if report.table_pages > 1 else ''})")
+    if report.max_index is None:  # kvm_amd avic=0: no physical APIC ID table at all
+        arts.boundary.set_data([], [])
+        arts.boundary_label.set_text("AVIC off (avic=0): no physical APIC ID table")
+    else:
+        arts.boundary.set_data(*_boundary_xy(report.max_index))
+        arts.boundary_label.set_text(f"black line: max index 0x{report.max_index:X} "
+                                     f"({report.table_pages} table page{'s' if report.table_pages > 1 else ''})")
     if arts.legend is not None:
         texts = arts.legend.get_texts()
         for i, (label, n) in enumerate(legend_entries(report)):
@@ -221,10 +223,10 @@ def all_sweeps(cpu: str = "x2avic", guest_apic: str = "x2apic", policy: str = "k
     """:func:`avicviz.vm.sweep` for every modelled release range (each up to its vCPU-ID limit).
 
     >>> [s.kernel.name for s in all_sweeps()][:3], int(all_sweeps()[0].counts[-1])
-    (['v4.7', 'v5.15', 'v5.18'], 1023)
+    (['v4.7', 'v4.8', 'v4.9'], 1023)
     """
     return [sweep(r, cpu, guest_apic, max_vcpus=min(max_vcpus, r.vcpu_id_limit()), policy=policy)
-            for r in releases()]
+            for r in release_ranges()]
 
 
 def sweep_fraction(s: Sweep, max_vcpus: int = 4096) -> np.ndarray:
@@ -250,7 +252,7 @@ def sweep_summary(s: Sweep) -> str:
     >>> sweep_summary(sweep("6.3"))
     'starts up to 512; all IPIs accelerated up to 512'
     >>> sweep_summary(sweep("6.17"))
-    'starts up to 4096; all IPIs accelerated up to 512'
+    'starts up to 1024; all IPIs accelerated up to 512'
     """
     starts = np.flatnonzero(s.starts)
     full = np.flatnonzero(s.starts & (s.accelerated == s.counts))
@@ -339,8 +341,12 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
         arts.ends[i].set_text(sweep_summary(s).replace("; ", "\n"))
     s0 = sweeps[0]
     what = "; dashed: " + WHATIF_LABEL if whatifs is not None else ""
+    kmax = ("KVM_MAX_VCPUS: each release's default" if s0.kvm_max_vcpus_default
+            else f"KVM_MAX_VCPUS {s0.kvm_max_vcpus}")
+    avic = {"on": "avic=1", "off": "avic=0", "default": "avic: each release's default"}[s0.avic_requested]
     arts.title.set_text(f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest: "
-                        f"share of IPIs to a random vCPU that need no VM exit{what}")
+                        f"share of IPIs to a random vCPU that need no VM exit{what}\n"
+                        f"assumed: kvm_amd {avic}, {kmax}")
 
 
 # ---- (c) cost ------------------------------------------------------------------------------
@@ -360,61 +366,6 @@ class CostArtists:
 
 
 _LEVEL_X = {"accelerated": 1.1, "incomplete_ipi": 9.0, "emulated": 90.0}
-
-
-def _hybrid(s: Sweep) -> bool:
-    r = s.kernel
-    return (s.guest_apic == "x2apic" and r.effective_cpu(s.cpu) == "avic"
-            and r.x2apic_guest_without_x2avic == "x2avic")
-
-
-def expected_cost(s: Sweep, accelerated: float = ASSUMED_COSTS["accelerated"],
-                  incomplete_ipi: float = ASSUMED_COSTS["incomplete_ipi"],
-                  emulated: float = ASSUMED_COSTS["emulated"], max_vcpus: int = 4096) -> np.ndarray:
-    """Expected cycles per IPI to a uniformly random vCPU, for counts 1..max_vcpus (NaN: no VM).
-
-    AVIC active: accelerated targets cost ``accelerated``, the rest (beyond the max index) take
-    an AVIC_INCOMPLETE_IPI exit (``incomplete_ipi``).  AVIC inhibited, and hybrid AVIC where
-    the sender's ICR write exits: ``emulated``.  All three are ASSUMED numbers.
-
-    >>> c = expected_cost(sweep("6.17"), 1000, 5000, 8000); float(c[511]), float(c[599])
-    (1000.0, 8000.0)
-    >>> c = expected_cost(sweep("6.3", policy="partial-avic"), 1000, 5000, 8000); round(float(c[1023]))
-    3000
-    """
-    out = np.full(max_vcpus, np.nan)
-    m = min(max_vcpus, s.counts.size)
-    n = s.counts[:m].astype(float)
-    acc = s.accelerated[:m].astype(float)
-    active = s.avic_active[:m]
-    if _hybrid(s):
-        on = np.full(m, float(emulated))
-    else:
-        on = (acc * accelerated + (n - acc) * incomplete_ipi) / n
-    cost = np.where(active, on, float(emulated))
-    out[:m] = np.where(s.starts[:m], cost, np.nan)
-    return out
-
-
-_PATH_COST = {"accelerated": "accelerated", "target_not_running": "incomplete_ipi",
-              "invalid_target": "incomplete_ipi", "invalid_target_dropped": "incomplete_ipi",
-              "emulated": "emulated", "send_exits": "emulated"}
-
-
-def report_cost(report: VMReport, accelerated: float = ASSUMED_COSTS["accelerated"],
-                incomplete_ipi: float = ASSUMED_COSTS["incomplete_ipi"],
-                emulated: float = ASSUMED_COSTS["emulated"]) -> float:
-    """Expected cycles per IPI for one simulated VM, from its per-vCPU paths (NaN: no VM).
-
-    >>> report_cost(simulate(600, kernel="6.3", policy="partial-avic"), 1000, 5000, 8000) == (512 * 1000 + 88 * 5000) / 600
-    True
-    """
-    if not report.starts:
-        return float("nan")
-    cost = {"accelerated": accelerated, "incomplete_ipi": incomplete_ipi, "emulated": emulated}
-    counts = report.path_counts()
-    total = sum(counts[p] * cost[_PATH_COST[p]] for p in _PATH_COST)
-    return float(total / report.vcpus)
 
 
 def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
@@ -500,7 +451,7 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
         arts.level_texts[k].set_text(f"{arts.level_texts[k].get_gid()}: {c[k]:.0f} (assumed)")
     arts.line.axes.set_ylim(0, cost_axis_top(top))
     arts.title.set_text(f"Expected IPI latency on {s.kernel.range_name}, CPU {s.cpu} (IPIs to a "
-                        f"random vCPU)\n{COST_SOURCE}")
+                        f"random vCPU; {s.kvm_max_vcpus_text})\n{COST_SOURCE}")
 
 
 # ---- static figures ------------------------------------------------------------------------
@@ -556,13 +507,16 @@ def static_figures() -> dict[str, tuple[Callable[[], Figure], str]]:
         "past512_sweep": (
             _fig_sweep,
             "Line chart of the share of IPIs needing no VM exit versus vCPU count from 1 to 4096 "
-            "on an x2AVIC CPU, one line per Linux release: lines end where the VM stops starting "
-            "(255 or 512 vCPUs) or drop to zero past 512 on 6.17 and later; a dashed what-if line "
-            "for partial AVIC falls slowly as 512 over n."),
+            "on an x2AVIC CPU with kvm_amd avic=1 and each release's default KVM_MAX_VCPUS, one "
+            "panel per Linux release range: lines end where the VM stops starting (255 or 512 "
+            "vCPUs, or 1024 = KVM_MAX_VCPUS) or drop to zero past 512 on 6.17 and later; up to "
+            "5.6 the x2APIC guest runs xAPIC (share 1), on 5.7 to 5.19 AVIC is inhibited (share "
+            "0); a dashed what-if line for partial AVIC falls slowly as 512 over n."),
         "past512_cost": (
             _fig_cost,
             "Line chart of expected cycles per IPI versus vCPU count on Linux 6.17 with assumed "
             "costs borrowed from Intel IPIv numbers (3645 accelerated, 4338 with an exit): flat "
-            "at 3645 up to 512 vCPUs, then a jump to 4338 when AVIC is inhibited; the dashed "
-            "partial-AVIC what-if rises gradually instead."),
+            "at 3645 up to 512 vCPUs, then a jump to 4338 when AVIC is inhibited, ending at 1024 "
+            "vCPUs (the default KVM_MAX_VCPUS); the dashed partial-AVIC what-if rises gradually "
+            "instead."),
     }

@@ -21,7 +21,7 @@ from matplotlib.text import Text
 
 from ..bitfield import Layout
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
-from ..releases import release, releases
+from ..releases import release, release_ranges
 from ..tables import HW_MAX_INDEX, PhysicalTable, encode_entry, physical_table
 from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, colour_cells, new_figure
 from .bits import BitFieldArtists, bitfield, update_bitfield
@@ -207,7 +207,7 @@ def max_index_chart(ax: Axes) -> dict:
     Dashed lines are the hardware's VMRUN limits (255, 511, 4095): a larger max index makes
     VMRUN fail with VMEXIT_INVALID.  The y axis is logarithmic (base 2).
     """
-    rs = releases()
+    rs = release_ranges()
     x = np.arange(len(rs))
     series = [
         ("xAVIC (xAPIC guest)", [r.xavic_max_index for r in rs], PALETTE["sky"]),

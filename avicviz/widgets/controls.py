@@ -8,34 +8,17 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..releases import CPU_KINDS, GUEST_APIC_MODES, releases
+from ..releases import CPU_KINDS, GUEST_APIC_MODES, mainline_releases
 
 __all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "row",
-           "slider", "freeze_layout", "all_versions"]
+           "slider", "freeze_layout"]
 
 #: Style of controls whose description is longer than ipywidgets' default label width.
 STYLE = {"description_width": "initial"}
 
 
-def all_versions() -> list[str]:
-    """Every mainline release from the oldest modelled one to the newest, as "MAJOR.MINOR".
-
-    >>> v = all_versions(); v[0], v[-1], "4.20" in v, "5.0" in v, "5.20" in v
-    ('4.7', '6.19', True, True, False)
-    """
-    last_minor = {4: 20, 5: 19}  # 4.20 and 5.19 were the last of their series
-    rs = releases()
-    lo, hi = rs[0].first, rs[-1].last
-    out = []
-    for major in range(lo[0], hi[0] + 1):
-        top = hi[1] if major == hi[0] else last_minor.get(major, 19)
-        start = lo[1] if major == lo[0] else 0
-        out += [f"{major}.{m}" for m in range(start, top + 1)]
-    return out
-
-
 #: Release choices of every explorer, newest first ("6.19", "6.18", ..., "4.7").
-KERNELS = tuple(reversed(all_versions()))
+KERNELS = tuple(reversed(mainline_releases()))
 
 
 def kernel_dropdown(default: str = "6.19") -> W.Dropdown:

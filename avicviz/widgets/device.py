@@ -97,6 +97,11 @@ class DeviceInterruptExplorer(Explorer):
                         + [a.tag_vm_label, a.tag_vcpu_label, a.log_note] + marks + [a.nodes["wake"]])
 
     def _update(self):
+        p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         d = self.interrupt()
         self.model = d
         notes = self.notes()

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..gatag import aliases, encode
 from ..layouts import gatag_layout
-from ..releases import release, releases
+from ..releases import release, release_ranges as releases
 from ..vmid import VMIDAllocator
 from ..plots.gatag import (
     alias_span,
@@ -47,13 +47,17 @@ class GATagExplorer(Explorer):
 
     def _draw(self):
         spec = self.figure.add_gridspec(1, 1)[0]
-        layouts = list(dict.fromkeys(gatag_layout(r) for r in releases()))
+        layouts = list(dict.fromkeys(gatag_layout(r) for r in releases() if r.per_vm_id))
         self.bits = SwitchableBitField(self.figure, spec, layouts, {})
         freeze_layout(self.figure)
         self.dynamic = self.bits.texts()
 
     def _update(self):
         p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         t = encode(p["vm_id"], p["vcpu"], p["kernel"])
         self.bits.show(gatag_layout(t.kernel), t.tag)
         if self.bits.switched:
@@ -92,6 +96,10 @@ class AliasingExplorer(Explorer):
 
     def _update(self):
         p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         a = aliases(p["vcpus"], p["kernel"])
         update_aliasing_chart(self.chart, a)
         span = alias_span(p["vcpus"])
@@ -155,32 +163,24 @@ class VMIDExplorer(Explorer):
 
     def _update(self):
         p = self.params
+        if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.model = None
+            self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
+            return
         r = release(p["kernel"])
         mask = r.gatag_vm_id_mask
         k = p["long_lived"]
         start = mask - 3 if p["near_wrap"] else k
-        alloc = VMIDAllocator(r, next_vm_id=start, wrapped=False, live=tuple(range(1, k + 1)))
-        ids, alive, skipped = [], [], []
-        prev = start
-        for i in range(p["created"]):
-            alloc, v = alloc.create()
-            # IDs the counter stepped over between the previous hand-out and this one
-            step = prev
-            while True:
-                step = (step + 1) & mask
-                if step == v:
-                    break
-                skipped.append(step)
-            prev = v
-            ids.append(v)
-            if i < p["destroyed"]:
-                alloc = alloc.destroy(v)
-                alive.append(False)
-            else:
-                alive.append(True)
+        if r.vm_id_allocator == "bitmap":
+            start = 0  # the first allocator (a bitmap, lowest free ID) has no counter to preset
+        run = VMIDAllocator(r, next_vm_id=start, wrapped=False,
+                            live=tuple(range(1, k + 1))).run(p["created"], min(p["destroyed"], p["created"]))
+        alloc, ids, alive, skipped = run.state, list(run.ids), list(run.alive), list(run.skipped)
         n = len(ids)
         title = (f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); counter starts at "
                  f"{start:,}" + (", wrapped" if alloc.wrapped else ""))
+        if r.vm_id_allocator == "bitmap":
+            title = f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); bitmap: lowest free ID"
         update_vmid_chart(self.chart, np.arange(1, n + 1), np.array(ids), np.array(alive),
                           np.arange(1, k + 1), mask, title)
         limits = (self.ax.get_xlim(), self.ax.get_ylim())
@@ -195,8 +195,12 @@ class VMIDExplorer(Explorer):
         if skipped:
             lines.append("skipped: " + ", ".join(
                 f"{v} ({'zero is never used' if v == 0 else 'still in use'})" for v in skipped))
-        lines.append(f"wrapped: <b>{'yes' if alloc.wrapped else 'no'}</b>; live VMs: {len(alloc.live)}; "
-                     f"the counter is at {alloc.next_vm_id:,}")
-        if not alloc.wrapped:
+        if r.vm_id_allocator == "bitmap":
+            lines.append(f"{r.name} allocates from a bitmap: each new VM takes the lowest free ID and a "
+                         f"destroyed VM's ID is reused at once (no counter, no wrap); live VMs: {len(alloc.live)}")
+        else:
+            lines.append(f"wrapped: <b>{'yes' if alloc.wrapped else 'no'}</b>; live VMs: {len(alloc.live)}; "
+                         f"the counter is at {alloc.next_vm_id:,}")
+        if not alloc.wrapped and r.vm_id_allocator != "bitmap":
             lines.append("before the first wrap KVM does not check whether an ID is in use")
         self.readout.value = "<br>".join(lines)

@@ -11,7 +11,7 @@ from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, 
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
                              show_codes, vm_paths)
-from ..releases import release, releases
+from ..releases import release, release_ranges as releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
 from ._base import Explorer
@@ -140,12 +140,11 @@ class Past512Explorer(Explorer):
         else:
             parts.append(f"<b>Starts:</b> no: {html.escape(r.error or '')} "
                          f"(first failing vCPU: #{r.failing_vcpu})")
-        if r.avic_active:
-            parts.append("<b>AVIC:</b> active")
-        elif r.starts:
-            parts.append("<b>AVIC:</b> inhibited: " + ", ".join(r.inhibit_reasons))
-        parts.append(f"<b>max index</b> 0x{r.max_index:X} ({r.max_index}); <b>table pages</b> {r.table_pages}; "
-                     f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}")
+        if r.starts:  # the model's wording: names hybrid AVIC, avic=0 and the inhibits
+            parts.append("<b>AVIC:</b> " + html.escape(r.avic_status))
+        if r.max_index is not None:
+            parts.append(f"<b>max index</b> 0x{r.max_index:X} ({r.max_index}); <b>table pages</b> {r.table_pages}; "
+                         f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}")
         if r.gatag_aliased_vcpus:
             parts.append(f"<b>GATag:</b> device-interrupt wakeups for {len(r.gatag_aliased_vcpus)} vCPUs "
                          f"reach the wrong vCPU (first: {r.gatag_aliased_vcpus[0]}; see notebook 04)")

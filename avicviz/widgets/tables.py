@@ -8,8 +8,8 @@ import ipywidgets as W
 import numpy as np
 
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
-from ..releases import release, releases
-from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, physical_table, vmrun_check
+from ..releases import release, release_ranges as releases
+from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, load_entry, physical_table, vmrun_check
 from ..vm import simulate
 from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
 from ._base import Explorer
@@ -29,10 +29,6 @@ def running_mask(n: int, percent: int) -> np.ndarray:
     return ((i + 1) * percent) // 100 > (i * percent) // 100
 
 
-def _avic_mode(eff_cpu: str, guest_apic: str) -> str:
-    if guest_apic == "x2apic" and eff_cpu != "avic":
-        return eff_cpu
-    return "xavic"
 
 
 class PhysicalTableExplorer(Explorer):
@@ -83,7 +79,7 @@ class PhysicalTableExplorer(Explorer):
     def _readout(rep, table, n, limit, created) -> str:
         r = rep.kernel
         mi = table.max_index
-        mode = _avic_mode(rep.effective_cpu, rep.guest_apic)
+        mode = r.avic_mode(rep.cpu, rep.guest_apic)  # the model's rule (Release.avic_mode)
         check = vmrun_check(mi, mode)
         st = table.state()
         lines = [
@@ -96,9 +92,7 @@ class PhysicalTableExplorer(Explorer):
             lines.append(f"{n} vCPUs: KVM's vCPU-ID limit on {r.name} is {limit}; "
                          f"KVM_CREATE_VCPU refuses ids from {limit} on")
         if rep.starts:
-            lines.append(f"<b>the VM starts</b>; AVIC "
-                         + ("<b>active</b>" if rep.avic_active
-                            else "<b>inhibited</b> (" + ", ".join(rep.inhibit_reasons) + ")"))
+            lines.append("<b>the VM starts</b>; AVIC " + html.escape(rep.avic_status))
         else:
             lines.append(f"<b>the VM does not start</b>: {html.escape(rep.error or '')} "
                          f"(the grid shows the {created} vCPUs created before that)")
@@ -144,8 +138,9 @@ class EntryExplorer(Explorer):
         lay = physical_entry_layout(r)
         top = lay["host_apic_id"].max_value
         host = p["host_apic_id"]
-        stored = host & top
-        value = encode_entry(stored, p["backing_page"] << 12, p["is_running"], p["valid"], r)
+        fits = host <= top  # else avic_vcpu_load WARNs and writes nothing (load_entry)
+        value = (encode_entry(host, p["backing_page"] << 12, p["is_running"], p["valid"], r) if fits
+                 else load_entry(encode_entry(0, p["backing_page"] << 12, False, p["valid"], r), host, r).after)
         self.bits.show(lay, value)
         if self.bits.switched:
             self.relayout()
@@ -154,11 +149,11 @@ class EntryExplorer(Explorer):
         lines = [f"<b>entry = {e.hex}</b> on {r.name}: host_apic_id {e.host_apic_id} "
                  f"(bits {lay['host_apic_id'].bits}), backing page 0x{e.backing_page:X}, "
                  f"IsRunning {int(e.is_running)}, Valid {int(e.valid)}"]
-        if stored != host:
+        if not fits:
             lines.append(f"host APIC ID {host} does not fit the {lay['host_apic_id'].width}-bit "
-                         f"field of {r.name}: only {stored} (0x{stored:X}) would be stored. The "
-                         "patch that widened the field (about v5.18, release UNVERIFIED) is titled "
-                         "'Allow AVIC support on system w/ physical APIC ID &gt; 255'")
+                         f"field of {r.name} (0..{top}): KVM WARNs and writes nothing, so IsRunning "
+                         "stays 0 and nothing is truncated. 4a204f789587 ('Allow AVIC support on "
+                         "system w/ physical APIC ID &gt; 255', v5.18) widened the field to 12 bits")
         if not e.valid:
             lines.append("Valid = 0: an IPI to this APIC ID exits with AVIC_INCOMPLETE_IPI, "
                          "cause INVALID_TARGET")
