@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .releases import Release, release, releases
+from .releases import Release, release, release_ranges
 
 __all__ = [
     "HostFacts",
@@ -240,22 +240,27 @@ def avic_default_on(version: tuple[int, int], cpu: str | None) -> bool | None:
         return False
     if cpu is None:
         return None
-    return cpu in ("x2avic", "x2avic-ext")
+    if cpu not in ("avic", "x2avic", "x2avic-ext"):
+        return False  # no AVIC on this CPU: nothing to turn on
+    newest = release_ranges()[-1]
+    return release(min(tuple(version), newest.last)).avic_default_on(cpu)
 
 
 def vm_without_avic(vcpus: int, kernel: Release) -> tuple[bool, tuple[str, ...]]:
-    """A VM on a host where AVIC is off: every interrupt is emulated; only KVM_MAX_VCPUS limits it.
-
-    Kept in one place so that it can later be pointed at the model's own AVIC-off rule.
+    """A VM on a host where AVIC is off: every interrupt is emulated; only KVM_MAX_VCPUS limits it
+    (the model's answer for kvm_amd avic=0: ``simulate(..., avic="off")``).
     Returns (starts, plain sentences).
 
     >>> vm_without_avic(600, release("6.3"))[0], vm_without_avic(1025, release("6.3"))[0]
     (True, False)
     """
+    from .vm import simulate  # numpy loads only when a VM is simulated
+
     kmax = kernel.kvm_max_vcpus
+    starts = simulate(vcpus, kernel=kernel, avic="off", kvm_max_vcpus=kmax).starts
     lines = ["AVIC is off: every interrupt to the guest (IPIs and device interrupts) goes through "
              "KVM's emulated local APIC, with a VM exit; none of the AVIC limits apply"]
-    if vcpus <= kmax:
+    if starts:
         lines.append(f"starts: yes ({vcpus} <= KVM_MAX_VCPUS {kmax}, {kernel.name}'s default configuration; "
                      "a distribution kernel may be built with another value)")
         return True, tuple(lines)
@@ -295,7 +300,7 @@ def _parse_release(text: str | None) -> tuple[tuple[int, int] | None, Release | 
     if not m:
         return None, None, f"{text!r} is not a Linux release string"
     v = (int(m.group(1)), int(m.group(2)))
-    table = releases()
+    table = release_ranges()
     if v < table[0].first:
         return v, None, (f"Linux {v[0]}.{v[1]} predates AVIC support in KVM "
                          f"(modelled from v{table[0].first[0]}.{table[0].first[1]})")
