@@ -257,3 +257,13 @@ def test_every_slider_follows_a_drag(name):
 def test_every_control_has_a_label(name):
     ex = _explorer(name)()
     assert all(w.description.strip() for w in ex.controls.values()), name
+
+
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_every_release_picker_offers_every_mainline_release(name):
+    from avicviz.releases import mainline_releases
+
+    ex = _explorer(name)()
+    if "kernel" in ex.controls:
+        assert sorted(option_values(ex.controls["kernel"])) == sorted(mainline_releases())
+        assert len(mainline_releases()) == 14 + 20 + 20  # 4.7..4.20, 5.0..5.19, 6.0..6.19

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import avicviz as av
-from avicviz.widgets._base import option_values
+from avicviz.widgets._base import option_values, plain_text
 from avicviz.plots import past512 as P
 from avicviz.widgets import CostExplorer, Past512Explorer, SweepExplorer
 
@@ -27,7 +27,12 @@ def _check_past512(e):
         shown = r.apic_ids < 4096
         assert np.array_equal(codes[r.apic_ids[shown]], r.ipi_path[shown])
         assert e._arts.title.get_text() == P.vm_title(r)
-        assert f"<b>accelerated vCPUs</b> {r.accelerated_vcpus} of {r.vcpus}" in e.readout.value
+        text = plain_text(e.readout.value)
+        if r.avic_enabled:
+            assert f"accelerated vCPUs {r.accelerated_vcpus} of {r.vcpus}" in text
+        else:  # kvm_amd avic=0: no AVIC table at all, every interrupt emulated
+            assert r.max_index is None and r.accelerated_vcpus == 0
+            assert "AVIC: off (kvm_amd avic=0" in text
     else:  # KVM refused the whole VM
         assert (codes == P.NO_VCPU).all()
         assert e._arts.title.get_text().startswith("KVM refuses this VM")

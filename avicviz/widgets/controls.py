@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..releases import CPU_KINDS, GUEST_APIC_MODES, mainline_releases
+from ..releases import AVIC_PARAMS, CPU_KINDS, GUEST_APIC_MODES, mainline_releases
 
-__all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "row",
+__all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "avic_dropdown", "row",
            "slider", "freeze_layout"]
 
 #: Style of controls whose description is longer than ipywidgets' default label width.
@@ -37,6 +37,15 @@ def guest_dropdown(default: str = "x2apic") -> W.Dropdown:
     """The APIC mode the guest runs in."""
     return W.Dropdown(options=list(GUEST_APIC_MODES), value=default, description="guest APIC",
                       style=STYLE, layout=W.Layout(width="13em"))
+
+
+def avic_dropdown(default: str = "on") -> W.Dropdown:
+    """kvm_amd's ``avic`` module parameter: on (avic=1, what the lessons assume), off (avic=0),
+    or the release's own default on this CPU (off up to 6.17; from 6.18 on with x2AVIC)."""
+    labels = {"on": "avic=1", "off": "avic=0", "default": "release default"}
+    return W.Dropdown(options=[(labels[v], v) for v in AVIC_PARAMS], value=default,
+                      description="kvm_amd", style=STYLE, layout=W.Layout(width="14em"),
+                      tooltip="kvm_amd's avic module parameter")
 
 
 def slider(description: str, value: int, lo: int, hi: int, step: int = 1,

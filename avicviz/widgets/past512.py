@@ -15,7 +15,7 @@ from ..releases import release, release_ranges as releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
 from ._base import Explorer
-from .controls import STYLE, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, row, slider
+from .controls import STYLE, avic_dropdown, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, row, slider
 
 __all__ = ["Past512Explorer", "SweepExplorer", "CostExplorer", "RANGE_OPTIONS"]
 
@@ -62,6 +62,7 @@ class Past512Explorer(Explorer):
             "kernel": kernel_dropdown("6.17"),
             "cpu": cpu_dropdown(),
             "guest_apic": guest_dropdown(),
+            "avic": avic_dropdown(),
             "sizing": W.ToggleButtons(options=[("vCPU count", "count"), ("QEMU topology", "topology")],
                                       value="count", description="size by", style=STYLE),
             "vcpus": slider("vCPUs", 600, 1, 4096),
@@ -75,7 +76,7 @@ class Past512Explorer(Explorer):
 
     def _layout(self):
         c = self.controls
-        rows = [row(c["kernel"], c["cpu"], c["guest_apic"], c["policy"], self.reset_button),
+        rows = [row(c["kernel"], c["cpu"], c["guest_apic"], c["avic"], c["policy"], self.reset_button),
                 row(c["sizing"], c["vcpus"]),
                 row(c["sockets"], c["dies"], c["modules"], c["cores"], c["threads"])]
         return W.VBox(rows + [self.picture, self.readout, self.error])
@@ -87,7 +88,8 @@ class Past512Explorer(Explorer):
 
     def _simulate(self):
         p = self.params
-        kw = dict(kernel=p["kernel"], cpu=p["cpu"], guest_apic=p["guest_apic"], policy=p["policy"])
+        kw = dict(kernel=p["kernel"], cpu=p["cpu"], guest_apic=p["guest_apic"], policy=p["policy"],
+                  avic=p["avic"])
         try:
             if p["sizing"] == "count":
                 return simulate(p["vcpus"], **kw)
@@ -206,6 +208,7 @@ class CostExplorer(Explorer):
         return {
             "kernel": kernel_dropdown("6.17"),
             "cpu": cpu_dropdown(),
+            "avic": avic_dropdown(),
             "vcpus": slider("vCPUs", 600, 1, 4096),
             "accelerated": slider("accelerated IPI (assumed cycles)", ASSUMED_COSTS["accelerated"], **cost),
             "incomplete_ipi": slider("incomplete-IPI exit (assumed cycles)", ASSUMED_COSTS["incomplete_ipi"], **cost),
@@ -214,7 +217,7 @@ class CostExplorer(Explorer):
 
     def _layout(self):
         c = self.controls
-        rows = [row(c["kernel"], c["cpu"], c["vcpus"], self.reset_button),
+        rows = [row(c["kernel"], c["cpu"], c["avic"], c["vcpus"], self.reset_button),
                 row(c["accelerated"], c["incomplete_ipi"], c["emulated"])]
         return W.VBox(rows + [self.picture, self.readout, self.error])
 
@@ -233,8 +236,8 @@ class CostExplorer(Explorer):
     def _update(self):
         p = self.params
         top = min(4096, release(p["kernel"]).vcpu_id_limit())
-        s = sweep(p["kernel"], p["cpu"], max_vcpus=top)
-        w = sweep(p["kernel"], p["cpu"], policy="partial-avic", max_vcpus=top)
+        s = sweep(p["kernel"], p["cpu"], max_vcpus=top, avic=p["avic"])
+        w = sweep(p["kernel"], p["cpu"], policy="partial-avic", max_vcpus=top, avic=p["avic"])
         self.model = s
         update_cost_chart(self._arts, s, self.costs(), w, p["vcpus"])
         ylim = self._arts.line.axes.get_ylim()
@@ -242,7 +245,7 @@ class CostExplorer(Explorer):
             self._ylim = ylim
             self.relayout()
         try:
-            r = simulate(p["vcpus"], kernel=p["kernel"], cpu=p["cpu"])
+            r = simulate(p["vcpus"], kernel=p["kernel"], cpu=p["cpu"], avic=p["avic"])
         except ValueError as e:
             self.report = None
             self.readout.value = f"<b>{p['vcpus']} vCPUs:</b> KVM refuses the VM: {html.escape(str(e))}"

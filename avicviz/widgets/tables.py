@@ -13,7 +13,7 @@ from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, load_entry, physi
 from ..vm import simulate
 from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
 from ._base import Explorer
-from .controls import KERNELS, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, slider
+from .controls import KERNELS, avic_dropdown, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, slider
 
 __all__ = ["KERNELS", "PhysicalTableExplorer", "EntryExplorer", "running_mask"]
 
@@ -47,6 +47,7 @@ class PhysicalTableExplorer(Explorer):
             "guest_apic": guest_dropdown(),
             "cpu": cpu_dropdown(),
             "kernel": kernel_dropdown("6.19"),
+            "avic": avic_dropdown(),
             "running": slider("% running", 75, 0, 100, step=5),
         }
 
@@ -65,7 +66,8 @@ class PhysicalTableExplorer(Explorer):
         limit = r.vcpu_id_limit()
         n_sim = min(n, limit)
         run = running_mask(n_sim, p["running"])
-        rep = simulate(n_sim, kernel=r, cpu=p["cpu"], guest_apic=p["guest_apic"], running=run)
+        rep = simulate(n_sim, kernel=r, cpu=p["cpu"], guest_apic=p["guest_apic"], running=run,
+                       avic=p["avic"])
         created = n_sim if rep.starts else int(rep.failing_vcpu)
         table = physical_table(range(created), r, p["cpu"], p["guest_apic"], running=run[:created])
         if self.table is None or table.pages != self.table.pages:
