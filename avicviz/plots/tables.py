@@ -181,9 +181,9 @@ class SwitchableBitField:
             out += [*a.digits.artists, *a.values.values(), a.value_text]
         return out
 
-    def show(self, layout: Layout, value: int) -> BitFieldArtists:
-        """Make ``layout`` the visible one and show ``value`` in it."""
-        if layout not in self.artists:
+    def show(self, layout: Layout | None, value: int = 0) -> BitFieldArtists | None:
+        """Make ``layout`` the visible one and show ``value`` in it (None: show no layout)."""
+        if layout is not None and layout not in self.artists:
             raise ValueError(f"layout {layout.name!r} was not drawn")
         self.switched = layout is not self.current
         if self.switched:
@@ -196,6 +196,8 @@ class SwitchableBitField:
                 for t in [*a.values.values(), a.value_text]:
                     t.set_visible(on)
             self.current = layout
+        if layout is None:
+            return None
         arts = self.artists[layout]
         update_bitfield(arts, value)
         return arts

@@ -50,16 +50,17 @@ def option_values(w: Any) -> list[Any] | None:
 
 
 def plain_text(markup: str) -> str:
-    """A readout's HTML as the words a reader sees (tags dropped, lines joined).
+    """A readout's HTML as the words a reader sees: tags dropped, lines joined into sentences.
 
-    >>> plain_text("<b>max index</b> 0x1FF<br>entries: 4 &amp; more")
-    'max index 0x1FF. entries: 4 & more'
+    >>> plain_text("<b>max index</b> 0x1FF<br>entries: 4 &amp; more; v6.17..v6.18")
+    'max index 0x1FF. entries: 4 & more; v6.17..v6.18'
     """
-    text = re.sub(r"<br\s*/?>|</(?:p|li|tr|div)>", ". ", markup)
+    text = re.sub(r"<br\s*/?>|</(?:p|li|tr|div|ol|ul)>", "\n", markup)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"\s*\.(\s*\.)+", ".", re.sub(r"\s+([.,:;])", r"\1", text)).strip(" .") \
-        if text else ""
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    return " ".join(line if line[-1] in ".:;!?" or i == len(lines) - 1 else line + "."
+                    for i, line in enumerate(lines))
 
 
 def _union(boxes: list) -> tuple[int, int, int, int] | None:

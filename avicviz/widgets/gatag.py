@@ -55,6 +55,9 @@ class GATagExplorer(Explorer):
     def _update(self):
         p = self.params
         if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
+            self.bits.show(None)  # no bits to show
+            if self.bits.switched:
+                self.relayout()
             self.model = None
             self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
             return
