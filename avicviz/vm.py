@@ -373,7 +373,7 @@ def simulate(vcpus: int | None = None, *, apic_ids: Sequence[int] | None = None,
         if policy == "kernel" and r.past_limit == "inhibit" and over.size:
             inhibits.append(TOO_BIG_INHIBIT)
         if r.avic_needs_split_irqchip:
-            notes.append(f"before v5.6 AVIC also needs kernel_irqchip=split (assumed set here)")
+            notes.append("before v5.6 AVIC also needs kernel_irqchip=split (assumed set here)")
     avic_active = starts and avic_on and not inhibits
 
     # ---- per-vCPU IPI paths --------------------------------------------------------------

@@ -350,3 +350,10 @@ def test_irte_decode(capsys):
     assert main(["irte", "decode", "0x0000032C000006CD", "0x100"]) == 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "reserved bits 0x1000000000000000008" in err  # bits 72 and 3
+
+
+@pytest.mark.parametrize("kernel", av.mainline_releases())
+def test_cli_accepts_every_mainline_release(capsys, kernel):
+    d = cli_json(capsys, "vm", "--vcpus", "8", "--kernel", kernel, "--avic", "default")
+    assert d["kernel"] == f"v{kernel}" and d["starts"] is True
+    assert d["avic_param"] == ("on" if kernel in ("6.18", "6.19") else "off")  # x2avic CPU by default

@@ -28,7 +28,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 
 from ..cost import ASSUMED_COSTS, COST_SOURCE, expected_cost, report_cost
-from ..releases import Release, release, release_ranges
+from ..releases import release, release_ranges
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
 from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, colour_cells, new_figure
 
