@@ -122,22 +122,23 @@ def test_a_hundred_values_during_one_picture_give_a_handful_of_draws_ending_on_t
     start = ex.pictures
     for v in list(range(1, 7)) * 16 + [8, 9, 10, 4]:  # 100 values while a picture is in flight
         ex.controls["n"].value = v
-    assert ex.pictures - start == 1  # the first one; the others wait for "painted"
+    assert ex.pictures - start == picture_module.WINDOW  # the rest wait for "painted"
     for _ in range(5):
         b.paint_all()
-    assert ex.pictures - start == 2 and ex.params["n"] == 4
+    assert ex.pictures - start == picture_module.WINDOW + 1 and ex.params["n"] == 4
     assert ex.model == 4 and np.array_equal(b.screen, _truth(ex))
 
 
 def test_a_picture_never_acknowledged_does_not_block_forever(monkeypatch):
     ex = Bars()
-    b = Browser(ex)
-    b.inbox.clear()  # lost: the page was closed before it painted
-    ex.controls["n"].value = 5
-    assert ex.model == 3  # waiting for "painted"
-    monkeypatch.setattr(picture_module, "ACK_TIMEOUT", 0.0)
-    ex.controls["n"].value = 6
-    assert ex.model == 6 and len(b.inbox) == 1
+    b = Browser(ex)  # the first picture is sent and never painted: the page was closed
+    for v in range(2, 2 + picture_module.WINDOW + 2):
+        ex.controls["n"].value = v
+    drawn = 1 + picture_module.WINDOW - 1  # the window filled up with the values 2, 3, ...
+    assert ex.model == drawn and len(b.inbox) == picture_module.WINDOW
+    monkeypatch.setattr(picture_module, "ACK_TIMEOUT", 0.0)  # given up as lost
+    ex.controls["n"].value = 9
+    assert ex.model == 9 and len(b.inbox) == picture_module.WINDOW + 1
 
 
 def test_relayout_draws_what_lies_outside_the_dynamic_artists():

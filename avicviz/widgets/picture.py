@@ -2,9 +2,10 @@
 
 The kernel renders a figure with Agg (public blitting API), finds the box of pixels that changed
 since the last picture it sent, and sends that box as a PNG in a binary buffer.  The browser
-paints it into a ``<canvas>`` with ``drawImage`` and answers "painted".  Until that answer comes
-back no other picture is sent: values that arrive meanwhile are not drawn, only the last one is
+paints it into a ``<canvas>`` with ``drawImage`` and answers "painted".  While pictures wait to be
+painted no other picture is sent: values that arrive meanwhile are not drawn, only the last one is
 (latest wins).  So a slider dragged faster than pictures can be drawn never builds a backlog.
+Two pictures may be on their way at once, so that the kernel draws while the browser paints.
 
 The canvas is scaled to the width of its output area (never wider than the figure's own size),
 and the kernel renders at the browser's device pixel ratio so that it stays sharp on 2x screens.
@@ -70,6 +71,9 @@ _CSS = """
 
 #: A picture not acknowledged within this many seconds is taken as lost (a closed page).
 ACK_TIMEOUT = 2.0
+#: Pictures sent and not yet painted, at most: two lets the kernel draw the next picture while
+#: the browser paints the last one; any more would only queue stale pictures.
+WINDOW = 2
 
 
 def changed_box(new: np.ndarray, old: np.ndarray | None) -> tuple[int, int, int, int] | None:
@@ -131,8 +135,9 @@ class Picture(anywidget.AnyWidget):
 
     @property
     def busy(self) -> bool:
-        """True while a picture sent is not yet painted (and not given up as lost)."""
-        return (self.has_view and self._acked < self.sent
+        """True while as many pictures as ``WINDOW`` are sent and not yet painted (and not
+        given up as lost)."""
+        return (self.has_view and self.sent - self._acked >= WINDOW
                 and time.monotonic() - self._sent_at < ACK_TIMEOUT)
 
     def show(self, rgba: np.ndarray, full: bool = False) -> int:
@@ -170,5 +175,4 @@ class Picture(anywidget.AnyWidget):
             seq = content.get("seq")
             if isinstance(seq, int) and seq > self._acked:
                 self._acked = min(seq, self.sent)
-                if self._acked == self.sent:
-                    self._on_painted()
+                self._on_painted()
