@@ -189,7 +189,7 @@ from PIL import Image
 
 import avicviz.widgets as widgets
 
-EXPLORERS = sorted(n for n in widgets._WHERE if n not in ("Explorer", "Check"))
+EXPLORERS = sorted(n for n in widgets._WHERE if n not in ("Explorer", "Check", "check"))
 
 
 def _random_value(w, rng):
@@ -200,6 +200,8 @@ def _random_value(w, rng):
         return rng.choice([True, False])
     if isinstance(w.value, int):
         return rng.choice([w.min, w.max, rng.randint(w.min, w.max)])
+    if isinstance(w.value, str):  # a typed address (EntryExplorer): good, unaligned, not a number
+        return rng.choice(["0x0", "0x123456000", "0xFFFFFFFFFF000", "4096", "0x2001", "oops"])
     return rng.choice([w.min, w.max, rng.uniform(w.min, w.max)])
 
 
