@@ -17,7 +17,7 @@ the file on disk (the student/instructor/book editions idea of the teaching anch
 
 Nothing on a page loads from outside the site: Furo ships its fonts and scripts, the widget
 JavaScript that MyST-NB would fetch from a CDN is switched off, and widget views are never
-rendered (they need a kernel).  ``tests/browser/test_book.py`` checks all of this in Chromium.
+rendered (they need a kernel).  ``tests/browser/test_book_browser.py`` checks all of this in Chromium.
 """
 
 from __future__ import annotations
@@ -82,10 +82,10 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 
 #: How to run an explorer live; the lesson's file name is filled in.
 RUN_LIVE = (
-    ":::{{note}} Run this explorer live\n"
-    "Above is a picture of this explorer at its default settings. To move its controls, run the "
-    "lesson: `make lab` opens `notebooks/{name}` in JupyterLab, and `make demo` serves every "
-    "explorer as a workshop app without code (see the project's README).\n:::"
+    ":::{{admonition}} Run this explorer live\n:class: tip\n"
+    "In this book the explorer shows as a picture of its default settings (the figure before it). "
+    "To move its controls, run the lesson: `make lab` opens `notebooks/{name}` in JupyterLab, and "
+    "`make demo` serves every explorer as a workshop app without code (see the project's README).\n:::"
 )
 
 _EXPLORER = re.compile(r"\b[A-Z]\w*Explorer\(")
@@ -134,7 +134,30 @@ def _drop_widget_reprs(app, doctree, docname: str) -> None:
             block.parent.remove(block)
 
 
+#: Two accessibility fixes the tools do not make (axe-core flags both): a toctree caption with
+#: role="heading" needs an aria-level (Sphinx writes none), and MyST-NB's fold toggles carry the
+#: aria-label "Toggle hidden content", which hides their visible text "Show code cell content"
+#: from a screen reader.
+_A11Y_FIXES = (
+    ('<p class="caption" role="heading">', '<p class="caption" role="heading" aria-level="2">'),
+    ('<summary aria-label="Toggle hidden content">', "<summary>"),
+)
+
+
+def _fix_accessibility(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        fixed = text
+        for old, new in _A11Y_FIXES:
+            fixed = fixed.replace(old, new)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def setup(app):
     app.connect("source-read", _edition)
     app.connect("doctree-resolved", _drop_widget_reprs)
+    app.connect("build-finished", _fix_accessibility)
     return {"parallel_read_safe": True}

@@ -1,6 +1,6 @@
 """Build the static book once per test session (``make book`` does the same into _build/html).
 
-Both tests/test_book.py (the built files) and tests/browser/test_book.py (Chromium) use
+Both tests/test_book.py (the built files) and tests/browser/test_book_browser.py (Chromium) use
 :func:`built_book`; the build runs Sphinx with this interpreter, executes every lesson with this
 checkout's avicviz, and treats every Sphinx warning as an error (a broken glossary link is one).
 """

@@ -1,6 +1,6 @@
 """The static book (``make book``), read as files: every lesson is in it, executed, with its
 explorers' run-live notes, its sanity checks collapsed, its solutions folded and nothing loaded
-from outside the site.  tests/browser/test_book.py opens the same build in Chromium."""
+from outside the site.  tests/browser/test_book_browser.py opens the same build in Chromium."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_every_explorer_says_how_to_run_it_live(site, lesson):
     nb = nbformat.read(lesson, as_version=4)
     n_explorers = sum(len(re.findall(r"\b[A-Z]\w*Explorer\(", c.source)) for c in nb.cells if c.cell_type == "code")
     page = _soup(site / "lessons" / f"{lesson.stem}.html")
-    notes = [n for n in page.select("div.admonition.note") if "Run this explorer live" in n.get_text()]
+    notes = [n for n in page.select("div.admonition.tip") if "Run this explorer live" in n.get_text()]
     assert len(notes) == n_explorers
     for n in notes:
         assert f"notebooks/{lesson.name}" in n.get_text() and "make lab" in n.get_text()
