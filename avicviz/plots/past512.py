@@ -67,7 +67,7 @@ COST_SOURCE = ("ASSUMED costs; the only published numbers are Intel IPIv's "
                "(x2APIC 4338 -> 3645 cycles/IPI), not AVIC measurements")
 
 _WHATIF_COLOUR = "#555555"
-_SHADE = "#F0C000"  # highlighted panel: 12% of this over white
+_SHADE = PALETTE["yellow"]  # highlighted panel: 12% of Okabe-Ito yellow over white
 _CODE = {p: i for i, p in enumerate(IPI_PATHS)}
 
 
