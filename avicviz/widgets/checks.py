@@ -127,7 +127,9 @@ class Check:
         self.solved = self.solved or ok
         colour = "#009E73" if ok else "#D55E00"
         mark = "&#10004; Right:" if ok else "&#10008; Not yet:"
-        self.result.value = f"<span style='color:{colour}'>{mark} {html.escape(msg)}</span>"
+        # role="status": a screen reader reads the feedback out when it appears
+        self.result.value = (f"<span role='status' style='color:{colour}'>{mark} "
+                             f"{html.escape(msg)}</span>")
         return ok, msg
 
     @property

@@ -93,3 +93,19 @@ def test_axe_finds_no_serious_violation_in_avicviz_widgets_and_every_control_is_
     for label, readout in found["sliders"]:  # ipywidgets' unnamed handles: label and readout shown
         assert label and readout, f"{demo}: a slider without a visible label or text readout"
     assert page.evaluate(_UNNAMED_CONTROLS) == []
+
+
+def test_questions_hide_their_answers_until_tried_in_voila(server, page):
+    from avicviz.questions import question
+
+    q = question("gatag-300")
+    _open(page, server, "a11y_checks.ipynb")
+    assert q.solution not in page.content()  # not on the page at all, not merely hidden
+    assert not any(m in page.content() for m in q.feedback.values())
+    box = page.get_by_role("textbox", name="Your answer")
+    box.fill("0x12C")
+    page.get_by_role("button", name="Check").first.click()
+    page.get_by_role("status").first.wait_for(timeout=30_000)
+    assert q.feedback[0x12C] in page.get_by_role("status").first.inner_text()
+    page.get_by_text("Solution", exact=True).first.click()
+    page.get_by_text(q.solution).wait_for(timeout=30_000)
