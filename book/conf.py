@@ -34,7 +34,7 @@ NOTEBOOKS = BOOK.parent / "notebooks"
 LESSONS = BOOK / "lessons"
 
 
-def _copy_lessons() -> None:
+def _copy_lessons(app=None) -> None:
     if LESSONS.is_symlink():
         LESSONS.unlink()
     shutil.rmtree(LESSONS, ignore_errors=True)
@@ -45,7 +45,6 @@ def _copy_lessons() -> None:
     shutil.copytree(NOTEBOOKS / "figures", LESSONS / "figures")
 
 
-_copy_lessons()
 
 project = "avicviz"
 author = "the avicviz authors"
@@ -156,7 +155,46 @@ def _fix_accessibility(app, exception) -> None:
             page.write_text(fixed, encoding="utf-8")
 
 
+def alt_from_text(bundle) -> None:
+    """Give a picture in a mime bundle the bundle's plain text as alt text, if it has none.
+
+    An explorer's display bundle carries its current picture (image/png) and a description of
+    it (text/plain); MyST-NB keeps only the picture, so the description becomes its alt text.
+    """
+    from docutils import nodes
+
+    by_type = {c.get("mime_type"): c for c in bundle.children if isinstance(c, nodes.container)}
+    text = by_type.get("text/plain")
+    if text is None:
+        return
+    words = " ".join(text.astext().split())
+    for mime in ("image/png", "image/jpeg", "image/svg+xml"):
+        if mime in by_type:
+            for image in by_type[mime].findall(nodes.image):
+                if not image.get("alt") and words:
+                    image["alt"] = words
+
+
+def _make_alt_transform():
+    from docutils import nodes
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    class AltFromText(SphinxPostTransform):
+        """Runs before MyST-NB picks one type of each bundle (its priority is 4)."""
+
+        default_priority = 3
+
+        def run(self, **kwargs) -> None:
+            for bundle in list(self.document.findall(nodes.container)):
+                if bundle.get("nb_element") == "mime_bundle":
+                    alt_from_text(bundle)
+
+    return AltFromText
+
+
 def setup(app):
+    app.connect("builder-inited", _copy_lessons)
+    app.add_post_transform(_make_alt_transform())
     app.connect("source-read", _edition)
     app.connect("doctree-resolved", _drop_widget_reprs)
     app.connect("build-finished", _fix_accessibility)

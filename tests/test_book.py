@@ -98,3 +98,24 @@ def test_nothing_is_loaded_from_outside_the_site(site):
         for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", css.read_text(encoding="utf-8", errors="replace")):
             assert not remote.match(url), f"{css.name} loads {url}"
         assert not re.search(r"@import\s+(url\()?['\"]?(https?:)?//", css.read_text(errors="replace"))
+
+
+def test_an_explorer_picture_gets_its_description_as_alt_text():
+    """Once explorers' display bundles carry image/png + text/plain, the book's image has alt text."""
+    import importlib.util
+
+    from docutils import nodes
+
+    from book_build import BOOK
+
+    spec = importlib.util.spec_from_file_location("book_conf", BOOK / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    png = nodes.container(mime_type="image/png")
+    png += nodes.image(uri="x.png")
+    text = nodes.container(mime_type="text/plain")
+    text += nodes.literal_block(text="GATag explorer: Linux 6.2,\n VM 1, vCPU 300 -> tag 0x0000012C")
+    bundle = nodes.container(nb_element="mime_bundle")
+    bundle += [png, text]
+    conf.alt_from_text(bundle)
+    assert png.children[0]["alt"] == "GATag explorer: Linux 6.2, VM 1, vCPU 300 -> tag 0x0000012C"
