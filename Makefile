@@ -60,6 +60,7 @@ book-tools: book/node_modules/axe-core/axe.min.js
 
 book/node_modules/axe-core/axe.min.js: book/package.json book/package-lock.json
 	npm ci --no-audit --no-fund --prefix book
+	@touch $@  # npm keeps the package's 1985 timestamps: without this make would reinstall each time
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .hypothesis *.egg-info _build book/lessons book/node_modules
