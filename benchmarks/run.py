@@ -259,7 +259,7 @@ def explorer_classes(only: list[str] | None = None) -> list[type]:
 
     out = []
     for name, mod in sorted(w._WHERE.items()):
-        if name in ("Explorer", "Check") or (only and name not in only):
+        if name in ("Explorer", "Check", "check") or (only and name not in only):
             continue
         try:
             m = importlib.import_module(f"avicviz.widgets.{mod}")

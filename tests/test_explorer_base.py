@@ -188,7 +188,7 @@ def test_set_validates_names_and_ranges():
 
 
 # ---- every explorer ----------------------------------------------------------------------
-EXPLORERS = sorted(n for n in widgets._WHERE if n not in ("Explorer", "Check"))
+EXPLORERS = sorted(n for n in widgets._WHERE if n not in ("Explorer", "Check", "check"))
 
 
 def _explorer(name):
@@ -203,6 +203,8 @@ def _random_value(w, rng):
         return rng.choice([True, False])
     if isinstance(w.value, int):
         return rng.choice([w.min, w.max, rng.randint(w.min, w.max)])
+    if isinstance(w.value, str):  # a typed address (EntryExplorer): good, unaligned, not a number
+        return rng.choice(["0x0", "0x123456000", "0xFFFFFFFFFF000", "4096", "0x2001", "oops"])
     return rng.choice([w.min, w.max, rng.uniform(w.min, w.max)])
 
 
@@ -230,6 +232,8 @@ def _ends(w):
         return [opts[-1], opts[0]]
     if isinstance(w.value, bool):
         return [not w.value, w.value]
+    if isinstance(w.value, str):  # a typed address: the largest, one not a number, the default
+        return ["0xFFFFFFFFFF000", "oops", w.value]
     return [w.max, w.min]
 
 

@@ -49,7 +49,7 @@ def test_lesson_structure(path):
     for part in ("learning objectives", "prerequisites", "estimated time", "recap", "questions"):
         assert part in md, f"{path.name} lacks a '{part}' section"
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "Check(" in code, f"{path.name} has no predict-then-check question"
+    assert re.search(r'\bcheck\("[a-z0-9-]+"\)', code), f"{path.name} has no predict-then-check question"
     assert re.search(r"^\s*assert ", code, re.M), f"{path.name} has no sanity-check assert cell"
     for c in nb.cells:  # thin notebooks: no helper code hidden in cells
         if c.cell_type == "code":

@@ -125,7 +125,7 @@ def test_entry_defaults(entry):
 @pytest.mark.parametrize("host", [0, 1, 255, 256, 2048, 4095])
 @pytest.mark.parametrize("kernel", ["4.7", "5.17", "5.18", "6.19"])
 def test_entry_host_apic_id(entry, host, kernel):
-    entry.set(host_apic_id=host, kernel=kernel, backing_page=0x123456, is_running=True, valid=True)
+    entry.set(host_apic_id=host, kernel=kernel, backing_page=0x123456000, is_running=True, valid=True)
     assert entry.error.value == ""
     bits = 8 if kernel in ("4.7", "5.17") else 12
     fits = host < (1 << bits)
@@ -140,13 +140,34 @@ def test_entry_host_apic_id(entry, host, kernel):
 
 @pytest.mark.parametrize("page", [0, 1, 0x123456, (1 << 40) - 1])
 def test_entry_backing_page(entry, page):
-    entry.set(backing_page=page, host_apic_id=0, kernel="6.19", is_running=False, valid=True)
+    entry.set(backing_page=page << 12, host_apic_id=0, kernel="6.19", is_running=False, valid=True)
     assert entry.model.backing_page == page << 12
     assert _shown(entry).value_text.get_text().endswith(f"{(1 << 63) | (page << 12):016X}")
 
 
+@pytest.mark.parametrize("typed, address", [("0x2000", 0x2000), ("8192", 0x2000),
+                                            ("0x1_2345_6000", 0x123456000), ("0XFFFFFFFFFF000", 0xFFFFFFFFFF000)])
+def test_entry_backing_page_is_typed_as_an_address(entry, typed, address):
+    entry.set(host_apic_id=5, kernel="6.19", is_running=False, valid=True)
+    entry.controls["backing_page"].value = typed  # as a learner types it
+    assert entry.controls["backing_page"].description == "backing page"
+    assert entry.model.backing_page == address
+    assert "not changed" not in entry.readout.value
+
+
+@pytest.mark.parametrize("typed, why", [("0x2001", "not 4 KiB aligned"), ("page 2", "is not a number"),
+                                        ("0x10000000000000", "out of range")])
+def test_entry_backing_page_bad_address_is_explained(entry, typed, why):
+    entry.set(backing_page=0x2000, host_apic_id=5, kernel="6.19", is_running=True, valid=True)
+    entry.controls["backing_page"].value = typed
+    assert entry.error.value == ""
+    assert entry.model.backing_page == 0x2000  # the last good address stays
+    assert "backing page not changed" in entry.readout.value and why in entry.readout.value
+    assert "0xFFFFFFFFFF000" in entry.readout.value
+
+
 def test_entry_flags(entry):
-    entry.set(host_apic_id=7, backing_page=1, kernel="6.19", is_running=False, valid=True)
+    entry.set(host_apic_id=7, backing_page=0x1000, kernel="6.19", is_running=False, valid=True)
     assert _shown(entry).digits.text(62) == "0" and _shown(entry).digits.text(63) == "1"
     assert "TARGET_NOT_RUNNING" in entry.readout.value
     entry.set(valid=False)
@@ -168,6 +189,8 @@ def test_entry_layout_switches_in_place(entry):
     assert len(visible) == 1
 
 
-# ---- in a browser the explorers blit: the picture must equal a full redraw -----------------
 
+def test_table_default_halts_vcpus_0_4_8_like_the_static_figure():
+    t = PhysicalTableExplorer()
+    assert t.table.state()[:8].tolist() == [1, 2, 2, 2, 1, 2, 2, 2]  # 1 = valid, halted
 

@@ -166,10 +166,15 @@ def bitfield(layout: Layout, value: int, ax: Axes, *, row_bits: int | None = Non
             x_hi, y = _pos(hi, width, row_bits, pitch)
             rects.append(Rectangle((x_hi, y), hi - lo + 1, 1))
             colours.append(colour)
+        name = "rsvd" if f.reserved else f.name
+        # a field split over rows: every lower piece is labelled too, with its own bits
+        for lo, hi in pieces[:-1]:
+            x_hi, y = _pos(hi, width, row_bits, pitch)
+            labels.append(ax.text(x_hi + (hi - lo + 1) / 2, y + 1.15, f"{name}, continued\n[{hi}:{lo}]",
+                                  ha="center", va="bottom", fontsize=7 if hi - lo < 5 else 8, clip_on=False))
         lo, hi = pieces[-1]
         x_hi, y = _pos(hi, width, row_bits, pitch)
         cx = x_hi + (hi - lo + 1) / 2
-        name = "rsvd" if f.reserved else f.name
         if level:
             ly = y + 1.1 + (level - 1) * _LEVEL + 0.8
             leaders.append([(cx, y + 1.0), (cx, ly)])

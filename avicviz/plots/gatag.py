@@ -258,13 +258,26 @@ class VMIDArtists:
     old: Line2D        # long-lived VMs created before the counter came near the top (x < 0)
     labels: list       # a pool of ID labels (Annotations), one per point
     title: Text
+    ceiling: Line2D | None = None    # the largest VM ID of the release (dashed)
+    ceiling_label: Text | None = None
 
 
 _MAX_LABELS = 48
 _OLD_LABELS = 8
 _ALL_LABELS = 16  # up to this many new VMs every ID is written out (vmid_labelled)
-#: the largest VM ID of any release (24-bit field, v4.7..v6.2); the chart's y axis reaches it
-_VMID_TOP = max(r.gatag_vm_id_mask for r in release_ranges() if r.per_vm_id)
+#: headroom above the release's largest VM ID, for the rotated labels of the top points
+_VMID_HEADROOM = 24
+
+
+def vmid_ticks(mask: int) -> list[int]:
+    """y ticks of the VM-ID chart: 0, powers of 16 below the largest VM ID, and that ID.
+
+    >>> vmid_ticks(0xFFFFF)
+    [0, 16, 256, 4096, 65536, 1048575]
+    >>> vmid_ticks(0x7FFFFF)[-2:]
+    [1048576, 8388607]
+    """
+    return [0] + [16 ** k for k in range(1, 8) if 16 ** k < mask] + [mask]
 
 
 def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
@@ -272,7 +285,8 @@ def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
     """VM IDs handed out, by creation order; hollow markers for destroyed VMs.
 
     ``old_ids`` are long-lived VMs that exist before the first new VM (drawn at x = -k .. -1).
-    The y axis is linear up to 16 and logarithmic above, so IDs 1, 2, 3 and 1048575 all show.
+    The y axis is linear up to 16 and logarithmic above, so IDs 1, 2, 3 and 1048575 all show; it
+    ends just above the release's largest VM ID, drawn as a dashed line.
     """
     (live,) = ax.plot([], [], ls="none", marker="o", ms=7, color=PALETTE["blue"], label="live VM")
     (dead,) = ax.plot([], [], ls="none", marker="o", ms=7, mfc="white", color=PALETTE["blue"],
@@ -287,7 +301,10 @@ def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
     ax.set_ylabel("VM ID")
     ax.legend(loc="center right", fontsize=8, frameon=True)
     t = ax.set_title(title, loc="left", fontsize=10)
-    arts = VMIDArtists(ax, live, dead, old, labels, t)
+    ceiling = ax.axhline(mask, color=PALETTE["grey"], lw=0.9, ls="--", zorder=1)
+    ceiling_label = ax.text(0.99, mask, "", transform=ax.get_yaxis_transform(), ha="right",
+                            va="bottom", fontsize=7)
+    arts = VMIDArtists(ax, live, dead, old, labels, t, ceiling, ceiling_label)
     update_vmid_chart(arts, order, ids, alive, old_ids, mask, title)
     return arts
 
@@ -314,8 +331,13 @@ def update_vmid_chart(arts: VMIDArtists, order: np.ndarray, ids: np.ndarray, ali
             t.set_text(f"{int(pt[1]):,}")
         t.set_visible(pt is not None)
     arts.ax.set_xlim(*vmid_xlim(order.size, old_ids.size))
-    # one y range for every release (the largest VM-ID space), so a new release moves no axis
-    arts.ax.set_ylim(0, max(mask, _VMID_TOP) * 40)
+    # the y axis ends just above this release's largest VM ID (room for the labels only)
+    arts.ax.set_ylim(0, (mask + 1) * _VMID_HEADROOM)
+    arts.ax.set_yticks(vmid_ticks(mask), [f"{v:,}" for v in vmid_ticks(mask)])
+    if arts.ceiling is not None:
+        arts.ceiling.set_ydata([mask, mask])
+        arts.ceiling_label.set_y(mask)
+        arts.ceiling_label.set_text(f"largest VM ID: {mask:,} (0x{mask:X})")
     arts.title.set_text(title)
 
 

@@ -43,7 +43,7 @@ ARROWS = [
     ("physical", "backing", "Valid: set the vector's\nIRR bit", "arc3,rad=0", False, None, None),
     ("physical", "doorbell", "IsRunning = 1:\nring host APIC ID", "arc3,rad=0", False, None, None),
     ("physical", "kvm", "IsRunning = 0:\n#VMEXIT\nAVIC_INCOMPLETE_IPI", "arc3,rad=-0.3", False,
-     (12.85, 4.3), ((12.3, 7.0), (12.3, 1.6))),
+     (13.2, 4.3), ((12.3, 7.0), (12.3, 1.6))),
     ("device", "irte", "interrupt\nremapping", "arc3,rad=0", False, None, None),
     ("irte", "backing", "GuestMode:\nset IRR", "arc3,rad=0", False, None, None),
     ("irte", "galog", "IsRun = 0 and\nGALogIntr = 1:\nlog the GATag", "arc3,rad=0", False, None, None),
@@ -86,7 +86,7 @@ def overview(ax: Axes) -> dict:
         lab = ax.text(mx, my, label, ha="center", va="center", fontsize=7.5,
                       bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
         arrows.append((ann, lab))
-    ax.set_xlim(-0.1, 13.7)
+    ax.set_xlim(-0.1, 14.1)  # room right of the boxes for the IsRunning = 0 label
     ax.set_ylim(0.4, 9.35)
     ax.set_axis_off()
     ax.set_title("AVIC: the pieces an interrupt passes through (IPI on top, device interrupt below)",

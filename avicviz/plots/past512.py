@@ -61,7 +61,7 @@ PATH_LABELS = {
 WHATIF_LABEL = "what-if, not in any kernel: partial AVIC"
 
 _WHATIF_COLOUR = "#555555"
-_SHADE = "#F0C000"  # highlighted panel: 12% of this over white
+_SHADE = PALETTE["yellow"]  # highlighted panel: 12% of Okabe-Ito yellow over white
 _CODE = {p: i for i, p in enumerate(IPI_PATHS)}
 
 
@@ -309,9 +309,14 @@ def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] |
         ax.set_xticks([1, 8, 64, 512, 4096], ["1", "8", "64", "512", "4096"])
     for r in range(rows):
         grid[r][0].set_ylabel("no-exit share", fontsize=8)
-    fig.supxlabel("vCPUs in the VM (APIC IDs 0..n-1); a line that ends = the VM no longer starts",
-                  fontsize=9)
-    axes[0].legend(loc="lower left", fontsize=7, frameon=True, framealpha=0.9)
+    # the x label sits under the middle panel of the bottom row, so the legend can go below it
+    grid[-1][cols // 2].set_xlabel("vCPUs in the VM (APIC IDs 0..n-1); a line that ends = the VM "
+                                   "no longer starts", fontsize=9)
+    # one legend for the figure, below the panels: inside a panel it would hide lines at 0 or 1
+    fig.legend(handles=[Line2D([], [], color=PALETTE["grey"], lw=2.4,
+                               label="Linux (kernel rule); one colour per release"),
+                        Line2D([], [], color=_WHATIF_COLOUR, lw=1.6, ls=(0, (3, 2)), label=WHATIF_LABEL)],
+               loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     title = fig.suptitle("", fontsize=10, x=0.01, ha="left")
     arts = SweepArtists(axes, lines, whatifs_l, ends, title, counts, shades, panel_titles)
     update_sweep_chart(arts, sweeps, whatifs, highlight)

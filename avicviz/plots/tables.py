@@ -35,6 +35,8 @@ __all__ = [
     "boundary_xy",
     "SwitchableBitField",
     "max_index_chart",
+    "running_mask",
+    "DEFAULT_RUNNING_PERCENT",
     "static_figures",
 ]
 
@@ -228,7 +230,9 @@ def max_index_chart(ax: Axes) -> dict:
                 ax.text(xi, v * 1.08, str(v), ha="center", va="bottom", fontsize=7, rotation=90)
     for mode, lim in HW_MAX_INDEX.items():
         ax.axhline(lim, color=PALETTE["black"], lw=0.8, ls="--")
-        ax.text(len(rs) - 0.45, lim, f" VMRUN limit {mode}: {lim}", va="center", fontsize=7)
+        # the label sits just above its line, never on it
+        # the label sits just above its line, never on it
+        ax.text(len(rs) - 0.45, lim * 1.06, f"VMRUN limit {mode}: {lim}", va="bottom", fontsize=7)
     ax.set_yscale("log", base=2)
     ax.set_ylim(128, 16384)
     ax.set_xticks(x, [r.range_name.replace("..", "..\n") for r in rs], fontsize=7)
@@ -242,14 +246,25 @@ def max_index_chart(ax: Axes) -> dict:
 
 # ---- static figures ------------------------------------------------------------------------
 
-def _running(n: int, every: int = 4) -> list[bool]:
-    """Every ``every``-th vCPU is not running (blocked in HLT, say)."""
-    return [(i % every) != every - 1 for i in range(n)]
+def running_mask(n: int, percent: int) -> np.ndarray:
+    """``percent`` % of ``n`` vCPUs marked running, spread evenly (vCPU i runs when the running
+    count steps up at i).  Deterministic, so tests and notebooks can state exact counts.  The
+    table explorer and the static table figures share it, so both halt the same vCPUs.
+
+    >>> running_mask(4, 75).tolist(), int(running_mask(300, 75).sum())
+    ([False, True, True, True], 225)
+    """
+    i = np.arange(n)
+    return ((i + 1) * percent) // 100 > (i * percent) // 100
+
+
+#: The share of running vCPUs that the table explorer starts with and the static figures show.
+DEFAULT_RUNNING_PERCENT = 75
 
 
 def _fig_table(vcpus: int, cpu: str, height: float) -> Figure:
     fig = new_figure(9.0, height)
-    t = physical_table(range(vcpus), "6.19", cpu, "x2apic", running=_running(vcpus))
+    t = physical_table(range(vcpus), "6.19", cpu, "x2apic", running=running_mask(vcpus, DEFAULT_RUNNING_PERCENT))
     physical_grid(t, fig.add_subplot())
     return fig
 

@@ -12,7 +12,9 @@ import importlib
 #: Public name -> module (inside avicviz.widgets) that defines it.
 _WHERE = {
     "Explorer": "_base",
-    "Check": "check",
+    # predict-then-check questions (the module is not named "check": that name is the function's)
+    "Check": "checks",
+    "check": "checks",
     # notebook 1: the physical APIC ID table
     "PhysicalTableExplorer": "tables",
     "EntryExplorer": "tables",

@@ -5,28 +5,17 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
-import numpy as np
 
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
 from ..releases import release, release_ranges as releases
 from ..tables import HW_MAX_INDEX, decode_entry, encode_entry, load_entry, physical_table, vmrun_check
 from ..vm import simulate
-from ..plots.tables import SwitchableBitField, physical_grid, update_physical_grid
+from ..plots.tables import (DEFAULT_RUNNING_PERCENT, SwitchableBitField, physical_grid, running_mask,
+                            update_physical_grid)
 from ._base import Explorer
 from .controls import KERNELS, avic_dropdown, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, slider
 
 __all__ = ["KERNELS", "PhysicalTableExplorer", "EntryExplorer", "running_mask"]
-
-
-def running_mask(n: int, percent: int) -> np.ndarray:
-    """``percent`` % of ``n`` vCPUs marked running, spread evenly (vCPU i runs when the running
-    count steps up at i).  Deterministic, so tests and notebooks can state exact counts.
-
-    >>> running_mask(4, 75).tolist(), int(running_mask(300, 75).sum())
-    ([False, True, True, True], 225)
-    """
-    i = np.arange(n)
-    return ((i + 1) * percent) // 100 > (i * percent) // 100
 
 
 
@@ -48,7 +37,7 @@ class PhysicalTableExplorer(Explorer):
             "cpu": cpu_dropdown(),
             "kernel": kernel_dropdown("6.19"),
             "avic": avic_dropdown(),
-            "running": slider("% running", 75, 0, 100, step=5),
+            "running": slider("% running", DEFAULT_RUNNING_PERCENT, 0, 100, step=5),
         }
 
     def _draw(self):
@@ -116,16 +105,48 @@ class EntryExplorer(Explorer):
     def _make_controls(self):
         return {
             "host_apic_id": slider("host APIC ID", 7, 0, 4095),
-            "backing_page": W.BoundedIntText(value=0x123456, min=0, max=(1 << 40) - 1,
-                                             description="page >> 12",
-                                             tooltip="backing page host physical address >> 12",
-                                             layout=W.Layout(width="16em")),
+            # an address, as the lessons, their checks and `avicviz entry decode` write it
+            "backing_page": W.Text(value="0x123456000", description="backing page",
+                                   placeholder="address, e.g. 0x123456000",
+                                   tooltip="host physical address of the vAPIC backing page "
+                                           "(4 KiB aligned), hex 0x... or decimal",
+                                   continuous_update=False, layout=W.Layout(width="18em")),
             "is_running": W.Checkbox(value=True, description="IsRunning", indent=False,
                                      layout=W.Layout(width="8em")),
             "valid": W.Checkbox(value=True, description="Valid", indent=False,
                                 layout=W.Layout(width="6em")),
             "kernel": kernel_dropdown("6.19"),
         }
+
+    def set(self, **params):
+        """As :meth:`Explorer.set`; ``backing_page`` may also be given as an int address."""
+        page = params.get("backing_page")
+        if isinstance(page, int) and not isinstance(page, bool):
+            params["backing_page"] = f"0x{page:X}"
+        return super().set(**params)
+
+    def _address(self) -> tuple[int, str | None]:
+        """The backing page address typed in, or the last good one and why the text was not used."""
+        text = str(self.params["backing_page"])
+        try:
+            addr = int(text.strip().replace("_", "").replace(",", ""), 0)
+        except ValueError:
+            why = f"{text!r} is not a number"
+        else:
+            try:
+                encode_entry(0, addr, False)  # the model's own range and alignment check
+            except ValueError as e:
+                why = str(e)
+            else:
+                why = None
+        if why is not None:
+            return self._last_address, (
+                f"backing page not changed: {why}. Type a 4 KiB-aligned host physical address, "
+                f"0x0 to 0x{(1 << 52) - 4096:X}, in hex (0x123456000) or decimal")
+        self._last_address = addr
+        return addr, None
+
+    _last_address = 0x123456000
 
     def _draw(self):
         spec = self.figure.add_gridspec(1, 1)[0]
@@ -141,8 +162,9 @@ class EntryExplorer(Explorer):
         top = lay["host_apic_id"].max_value
         host = p["host_apic_id"]
         fits = host <= top  # else avic_vcpu_load WARNs and writes nothing (load_entry)
-        value = (encode_entry(host, p["backing_page"] << 12, p["is_running"], p["valid"], r) if fits
-                 else load_entry(encode_entry(0, p["backing_page"] << 12, False, p["valid"], r), host, r).after)
+        address, problem = self._address()
+        value = (encode_entry(host, address, p["is_running"], p["valid"], r) if fits
+                 else load_entry(encode_entry(0, address, False, p["valid"], r), host, r).after)
         self.bits.show(lay, value)
         if self.bits.switched:
             self.relayout()
@@ -151,6 +173,8 @@ class EntryExplorer(Explorer):
         lines = [f"<b>entry = {e.hex}</b> on {r.name}: host_apic_id {e.host_apic_id} "
                  f"(bits {lay['host_apic_id'].bits}), backing page 0x{e.backing_page:X}, "
                  f"IsRunning {int(e.is_running)}, Valid {int(e.valid)}"]
+        if problem:
+            lines.append(html.escape(problem))
         if not fits:
             lines.append(f"host APIC ID {host} does not fit the {lay['host_apic_id'].width}-bit "
                          f"field of {r.name} (0..{top}): KVM WARNs and writes nothing, so IsRunning "
