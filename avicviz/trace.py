@@ -41,6 +41,7 @@ import re
 from collections import Counter
 from operator import itemgetter
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
@@ -57,7 +58,11 @@ __all__ = [
     "EVENTS",
     "IPI_CAUSES",
     "MAX_TIMELINE",
+    "SAMPLE_TRACE",
 ]
+
+#: The generated (not recorded) sample trace: the repository's data/sample_avic_trace.txt.
+SAMPLE_TRACE = Path(__file__).resolve().parent.parent / "data" / "sample_avic_trace.txt"
 
 #: The tracepoints read, in the order the summary lists them.
 EVENTS = (
