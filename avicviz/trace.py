@@ -369,12 +369,6 @@ class _Acc:
         self.cache: dict = {}
 
 
-def _bad(acc: _Acc, lineno: int, text: str) -> None:
-    acc.malformed += 1
-    if len(acc.malformed_examples) < 5:
-        acc.malformed_examples.append((lineno, text[:200]))
-
-
 def _lineno(block: str, line0: int, pos: int) -> int:
     return line0 + block.count("\n", 0, pos) + 1
 

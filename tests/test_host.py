@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from avicviz.cli import main
 from avicviz.host import avic_default_on, check_host
