@@ -42,7 +42,11 @@ __all__ = [
     "avic_default_on",
     "vm_without_avic",
     "CPU_CAPS",
+    "EXAMPLE_HOSTS",
 ]
+
+#: Made-up example host trees for teaching (notebook 05): the repository's data/example_hosts/.
+EXAMPLE_HOSTS = Path(__file__).resolve().parent.parent / "data" / "example_hosts"
 
 #: What the CPU offers, as the JSON key ``cpu`` reports it.
 CPU_CAPS = ("none", "avic", "x2avic", "x2avic-ext")

@@ -3,16 +3,17 @@
 Input: the text that ``trace-cmd report``, ``perf script`` or tracefs' ``trace`` file print.
 Each of these writes one event per line as ``<task-pid> [cpu] <flags> <seconds>: [kvm:]<event>:
 <fields>``; the parser finds the event name, the timestamp before it and the fields after it,
-and skips (and counts) every other line.  Memory stays flat: the file is read in 1 MiB blocks
-and only per-cause, per-vCPU and per-second counters are kept (plus the first
-:data:`MAX_TIMELINE` inhibit changes).
+and skips (and counts) every other line.  Memory stays flat in the file's size: the file is read
+in 1 MiB blocks and only per-cause, per-vCPU and per-second counters are kept (plus the first
+:data:`MAX_TIMELINE` inhibit changes); the per-second counters grow with the seconds the trace
+spans, not with its lines.
 
 The field formats are the kernel's ``TP_printk`` strings in ``arch/x86/kvm/trace.h``:
 
 =============================== ================================================ =======================
 event                           TP_printk                                        releases
 =============================== ================================================ =======================
-kvm_avic_incomplete_ipi         ``vcpu=%u, icrh:icrl=%#010x:%08x, id=%u,         AVIC (v4.7) .. v6.19;
+kvm_avic_incomplete_ipi         ``vcpu=%u, icrh:icrl=%#010x:%08x, id=%u,         AVIC (4.7?) .. v6.19;
                                 index=%u``                                       a trailing ``\\n``
                                                                                  before about v5.4
 kvm_avic_unaccelerated_access   ``vcpu=%u, offset=%#x(%s), %s, %s, vec=%#x``     same
@@ -24,11 +25,12 @@ kvm_avic_doorbell               ``vcpuid=%u, apicid=%u``                        
 kvm_apicv_update_request        ``%s bit=%lu`` (activate/deactivate); later      v5.6 .. about v5.18
                                 ``%s reason=%u``
 kvm_apicv_inhibit_changed       ``%s reason=%u, inhibits=0x%lx`` (set/cleared);  about v5.19 .. v6.19
-                                later kernels append the set reasons by name
+                                a 2024 patch appends the set reasons by name
+                                (release not pinned)
 =============================== ================================================ =======================
 
-Releases marked "about" were read from the patches, not pinned to a tag (UNVERIFIED).  Before
-v5.4 each AVIC event ended in an extra newline, so the report has blank lines between events:
+Releases marked "about" or "not pinned" were read from the patches, not pinned to a tag
+(UNVERIFIED); so is AVIC's first release (4.7?).  Before about v5.4 each AVIC event ended in an extra newline, so the report has blank lines between events:
 they are skipped.  ``kvm_avic_ga_log``'s ``vcpuid`` holds the vcpu_id up to v6.16 and the
 vcpu_idx (creation order) from v6.17.  tracefs prints ``%#x`` of 0 as ``0x0``, trace-cmd and
 perf (libtraceevent) as ``0``; both are read.
@@ -39,8 +41,9 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from operator import itemgetter
 from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
@@ -57,7 +60,11 @@ __all__ = [
     "EVENTS",
     "IPI_CAUSES",
     "MAX_TIMELINE",
+    "SAMPLE_TRACE",
 ]
+
+#: The generated (not recorded) sample trace: the repository's data/sample_avic_trace.txt.
+SAMPLE_TRACE = Path(__file__).resolve().parent.parent / "data" / "sample_avic_trace.txt"
 
 #: The tracepoints read, in the order the summary lists them.
 EVENTS = (
@@ -362,12 +369,6 @@ class _Acc:
         self.parsed = 0
         self.header = ""
         self.cache: dict = {}
-
-
-def _bad(acc: _Acc, lineno: int, text: str) -> None:
-    acc.malformed += 1
-    if len(acc.malformed_examples) < 5:
-        acc.malformed_examples.append((lineno, text[:200]))
 
 
 def _lineno(block: str, line0: int, pos: int) -> int:

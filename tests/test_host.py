@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from avicviz.cli import main
 from avicviz.host import avic_default_on, check_host
@@ -164,3 +163,14 @@ def test_x2avic_ext_on_6_19_fits_600_vcpus(capsys):
     d = host_json(capsys, "amd-zen5-x2avic-ext-6.19", "--vcpus", "600")
     assert (d["cpu"], d["avic_enabled"], d["starts"], d["avic_active"]) == ("x2avic-ext", True, True, True)
     assert d["vm_model"]["max_index"] == 0xFFF and d["vm_model"]["accelerated_vcpus"] == 600
+
+
+def test_example_hosts_for_the_notebook_are_copies_of_fixtures():
+    from avicviz.host import EXAMPLE_HOSTS
+
+    names = sorted(p.name for p in EXAMPLE_HOSTS.iterdir() if p.is_dir())
+    assert names == ["amd-zen3-auto-6.18", "amd-zen4-auto-6.18", "amd-zen4-x2avic-avic-N-6.8"]
+    for name in names:
+        for f in (EXAMPLE_HOSTS / name).rglob("*"):
+            if f.is_file():
+                assert f.read_bytes() == (HOSTS / name / f.relative_to(EXAMPLE_HOSTS / name)).read_bytes()

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ._style import PALETTE
-from ..trace import TraceSummary, inhibit_reason_names
+from ..trace import TraceSummary
 
 __all__ = ["ipi_rate", "vcpu_picture", "inhibit_timeline"]
 
