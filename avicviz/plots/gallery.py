@@ -14,6 +14,8 @@ A test redraws every figure and compares it with the committed PNG.
 
 from __future__ import annotations
 
+import matplotlib
+
 import importlib
 import sys
 from pathlib import Path
@@ -54,6 +56,10 @@ def render(name: str) -> Figure:
     return table[name][0]()
 
 
+#: File beside the figures naming the matplotlib release that drew them.
+DRAWN_WITH = "matplotlib-version.txt"
+
+
 def write_all(outdir: str | Path) -> list[Path]:
     """Write every static figure as PNG into ``outdir``; returns the paths."""
     outdir = Path(outdir)
@@ -64,6 +70,8 @@ def write_all(outdir: str | Path) -> list[Path]:
         p = outdir / f"{name}.png"
         fig.savefig(p, dpi=DPI, metadata={"Software": None})
         paths.append(p)
+    # text rasterises differently from one matplotlib release to the next: say which drew these
+    (outdir / DRAWN_WITH).write_text(matplotlib.__version__ + "\n")
     return paths
 
 
