@@ -52,11 +52,12 @@ def option_values(w: Any) -> list[Any] | None:
 def plain_text(markup: str) -> str:
     """A readout's HTML as the words a reader sees: tags dropped, lines joined into sentences.
 
-    >>> plain_text("<b>max index</b> 0x1FF<br>entries: 4 &amp; more; v6.17..v6.18")
-    'max index 0x1FF. entries: 4 & more; v6.17..v6.18'
+    >>> plain_text("<b>max index</b> 0x1FF<br>entries: <b>4</b>: &amp; more; v6.17..v6.18")
+    'max index 0x1FF. entries: 4: & more; v6.17..v6.18'
     """
     text = re.sub(r"<br\s*/?>|</(?:p|li|tr|div|ol|ul)>", "\n", markup)
-    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    text = re.sub(r"</t[dh]>", " ", text)  # table cells side by side
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
     lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
     return " ".join(line if line[-1] in ".:;!?" or i == len(lines) - 1 else line + "."
