@@ -31,8 +31,10 @@ def test_committed_png_matches_the_plot_code(name, tmp_path):
     if drawn_with == matplotlib.__version__:
         # a small tolerance absorbs font-hinting differences; a changed chart does not pass
         assert compare_images(str(committed), str(fresh), tol=3) is None, "run `make figures`"
-    else:  # another release rasterises text differently (make test-oldest): same picture size
-        assert Image.open(committed).size == Image.open(fresh).size, "run `make figures`"
+    else:  # another release rasterises text differently (make test-oldest): the same picture
+        # size (Agg's rounding of a figure's height moved by one pixel in matplotlib 3.11)
+        with Image.open(committed) as old, Image.open(fresh) as new:
+            assert all(abs(a - b) <= 1 for a, b in zip(old.size, new.size)), "run `make figures`"
 
 
 @pytest.mark.parametrize("name", sorted(FIGS))
