@@ -307,12 +307,14 @@ def _is_loopback_url(url: str) -> bool:
     return (parts.hostname or "") in _LOOPBACK
 
 
-def new_page(b, width: int = 1280, height: int = 900):
-    """A page in a fresh context that aborts every request to a non-loopback host.
+def new_page(b, width: int = 1280, height: int = 900, scale: float = 1):
+    """A page in a fresh context (``scale``: device pixel ratio) that aborts every request to a
+    non-loopback host.
 
     The aborted URLs are collected in ``page.blocked`` (a list).
     """
-    ctx = b.new_context(viewport={"width": width, "height": height}, service_workers="block")
+    ctx = b.new_context(viewport={"width": width, "height": height}, service_workers="block",
+                        device_scale_factor=scale)
     blocked: list[str] = []
 
     def guard(route):

@@ -55,3 +55,18 @@ def test_at_1024_px_no_picture_is_wider_than_its_output_area(browser, demo_serve
             assert scroll[0] <= scroll[1], f"{demo}: the page scrolls sideways {scroll}"
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720)])
+def test_on_a_2x_screen_pictures_are_drawn_with_twice_the_pixels(browser, demo_server, width, height):
+    page = new_page(browser, width=width, height=height, scale=2)
+    try:
+        open_voila(page, demo_server, "gatag.ipynb", figures=len(explorers_in(DEMOS / "gatag.ipynb")))
+        ratios = page.locator(CANVAS).evaluate_all(
+            "els => els.map(c => [c.width / c.getBoundingClientRect().width, c.width, c.style.width])")
+        # twice the pixels of the CSS size (more where the picture is scaled down to fit)
+        assert ratios and all(r >= 1.99 for r, _w, _css in ratios), ratios
+        scroll = page.evaluate("() => document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth")
+        assert scroll, "the page scrolls sideways"
+    finally:
+        page.context.close()
