@@ -55,7 +55,7 @@ def plain_text(markup: str) -> str:
     >>> plain_text("<b>max index</b> 0x1FF<br>entries: <b>4</b>: &amp; more; v6.17..v6.18")
     'max index 0x1FF. entries: 4: & more; v6.17..v6.18'
     """
-    text = re.sub(r"<br\s*/?>|</(?:p|li|tr|div|ol|ul)>", "\n", markup)
+    text = re.sub(r"<br\s*/?>|</?(?:p|li|tr|div|ol|ul|table)\b[^>]*>", "\n", markup)
     text = re.sub(r"</t[dh]>", " ", text)  # table cells side by side
     text = html.unescape(re.sub(r"<[^>]+>", "", text))
     lines = [" ".join(line.split()) for line in text.split("\n")]

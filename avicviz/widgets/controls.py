@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..releases import AVIC_PARAMS, CPU_KINDS, GUEST_APIC_MODES, mainline_releases
+from ..releases import AVIC_PARAMS, CPU_KINDS, GUEST_APIC_MODES, mainline_releases, release
 
-__all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "avic_dropdown", "row",
+__all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "avic_dropdown", "kvm_max_dropdown", "kvm_max_vcpus", "row",
            "slider", "freeze_layout"]
 
 #: Style of controls whose description is longer than ipywidgets' default label width.
@@ -46,6 +46,23 @@ def avic_dropdown(default: str = "on") -> W.Dropdown:
     return W.Dropdown(options=[(labels[v], v) for v in AVIC_PARAMS], value=default,
                       description="kvm_amd", style=STYLE, layout=W.Layout(width="14em"),
                       tooltip="kvm_amd's avic module parameter")
+
+
+def kvm_max_dropdown(default: str = "default") -> W.Dropdown:
+    """KVM_MAX_VCPUS, a build-time setting: the release's default configuration, or the largest
+    the release can be built with (CONFIG_KVM_MAX_NR_VCPUS=4096 from 6.7)."""
+    return W.Dropdown(options=[("release default", "default"), ("largest allowed", "max")],
+                      value=default, description="KVM_MAX_VCPUS", style=STYLE,
+                      layout=W.Layout(width="19em"))
+
+
+def kvm_max_vcpus(choice: str, kernel) -> int | None:
+    """The ``kvm_max_vcpus`` argument of :func:`avicviz.simulate` for a KVM_MAX_VCPUS choice.
+
+    >>> kvm_max_vcpus("default", "6.19"), kvm_max_vcpus("max", "6.19"), kvm_max_vcpus("max", "6.3")
+    (None, 4096, 1024)
+    """
+    return None if choice == "default" else release(kernel).kvm_max_vcpus_configurable_max
 
 
 def slider(description: str, value: int, lo: int, hi: int, step: int = 1,

@@ -15,7 +15,7 @@ from ..releases import release, release_ranges as releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
 from ._base import Explorer
-from .controls import STYLE, avic_dropdown, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, row, slider
+from .controls import STYLE, avic_dropdown, kvm_max_dropdown, kvm_max_vcpus, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, row, slider
 
 __all__ = ["Past512Explorer", "SweepExplorer", "CostExplorer", "RANGE_OPTIONS"]
 
@@ -63,6 +63,7 @@ class Past512Explorer(Explorer):
             "cpu": cpu_dropdown(),
             "guest_apic": guest_dropdown(),
             "avic": avic_dropdown(),
+            "kvm_max_vcpus": kvm_max_dropdown(),
             "sizing": W.ToggleButtons(options=[("vCPU count", "count"), ("QEMU topology", "topology")],
                                       value="count", description="size by", style=STYLE),
             "vcpus": slider("vCPUs", 600, 1, 4096),
@@ -76,7 +77,8 @@ class Past512Explorer(Explorer):
 
     def _layout(self):
         c = self.controls
-        rows = [row(c["kernel"], c["cpu"], c["guest_apic"], c["avic"], c["policy"], self.reset_button),
+        rows = [row(c["kernel"], c["cpu"], c["guest_apic"], c["avic"], c["kvm_max_vcpus"], c["policy"],
+                    self.reset_button),
                 row(c["sizing"], c["vcpus"]),
                 row(c["sockets"], c["dies"], c["modules"], c["cores"], c["threads"])]
         return W.VBox(rows + [self.picture, self.readout, self.error])
@@ -89,7 +91,7 @@ class Past512Explorer(Explorer):
     def _simulate(self):
         p = self.params
         kw = dict(kernel=p["kernel"], cpu=p["cpu"], guest_apic=p["guest_apic"], policy=p["policy"],
-                  avic=p["avic"])
+                  avic=p["avic"], kvm_max_vcpus=kvm_max_vcpus(p["kvm_max_vcpus"], p["kernel"]))
         try:
             if p["sizing"] == "count":
                 return simulate(p["vcpus"], **kw)

@@ -13,7 +13,7 @@ from ..vm import simulate
 from ..plots.tables import (DEFAULT_RUNNING_PERCENT, SwitchableBitField, physical_grid, running_mask,
                             update_physical_grid)
 from ._base import Explorer
-from .controls import KERNELS, avic_dropdown, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, slider
+from .controls import KERNELS, avic_dropdown, kvm_max_dropdown, kvm_max_vcpus, cpu_dropdown, freeze_layout, guest_dropdown, kernel_dropdown, slider
 
 __all__ = ["KERNELS", "PhysicalTableExplorer", "EntryExplorer", "running_mask"]
 
@@ -37,6 +37,7 @@ class PhysicalTableExplorer(Explorer):
             "cpu": cpu_dropdown(),
             "kernel": kernel_dropdown("6.19"),
             "avic": avic_dropdown(),
+            "kvm_max_vcpus": kvm_max_dropdown(),
             "running": slider("% running", DEFAULT_RUNNING_PERCENT, 0, 100, step=5),
         }
 
@@ -52,11 +53,12 @@ class PhysicalTableExplorer(Explorer):
         p = self.params
         r = release(p["kernel"])
         n = p["vcpus"]
-        limit = r.vcpu_id_limit()
+        kmax = kvm_max_vcpus(p["kvm_max_vcpus"], r)
+        limit = r.vcpu_id_limit(kmax)
         n_sim = min(n, limit)
         run = running_mask(n_sim, p["running"])
         rep = simulate(n_sim, kernel=r, cpu=p["cpu"], guest_apic=p["guest_apic"], running=run,
-                       avic=p["avic"])
+                       avic=p["avic"], kvm_max_vcpus=kmax)
         created = n_sim if rep.starts else int(rep.failing_vcpu)
         table = physical_table(range(created), r, p["cpu"], p["guest_apic"], running=run[:created])
         if self.table is None or table.pages != self.table.pages:
