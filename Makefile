@@ -11,7 +11,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 help:
 	@echo "make lab     - install into .venv and open JupyterLab on the first notebook (127.0.0.1, token on)"
 	@echo "make test    - install into .venv with test tools and run every test"
-	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1"
+	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1, ready for 30"
+	@echo "               (DEMO_ARGS='--room 60 --ip 0.0.0.0' to change; see docs/instructor.md)"
 	@echo "make bench   - run the interactivity benchmarks, write benchmarks/results.md"
 	@echo "make figures - redraw the static figures in notebooks/figures"
 
@@ -22,12 +23,16 @@ $(BIN)/python:
 
 # The stamps re-run pip whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $@
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $@ $(VENV)/.installed
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-demo
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -38,8 +43,8 @@ lab: install
 test: install-dev
 	$(BIN)/python -m pytest
 
-demo: install-dev
-	$(BIN)/avicviz demo
+demo: $(VENV)/.installed-demo
+	$(BIN)/avicviz demo $(DEMO_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py

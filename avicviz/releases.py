@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ._resources import resource_path
+
 __all__ = [
     "Release",
     "release",
@@ -26,9 +28,8 @@ __all__ = [
     "GUEST_APIC_MODES",
 ]
 
-#: The release table: the repository's top-level ``data/`` folder (the package is installed
-#: in editable mode, so data/ stays beside avicviz/).
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "kernel_releases.csv"
+#: The release table: ``data/`` in the repository, shipped as ``avicviz.data`` (_resources.py).
+DATA_FILE = resource_path("data", "kernel_releases.csv")
 
 #: CPU capability levels (CPUID Fn8000_000A: EDX[13] AVIC, EDX[18] x2AVIC, ECX[6] X2AVIC_EXT).
 CPU_KINDS = ("avic", "x2avic", "x2avic-ext")

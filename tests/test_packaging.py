@@ -52,7 +52,8 @@ CONDA_NAMES = {"zlib-ng": "python-zlib-ng"}
 
 def test_environment_yml_lists_the_same_dependencies():
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {(CONDA_NAMES.get(_req_name(s), _req_name(s)), _min_version(s)) for s in py["dependencies"] + py["optional-dependencies"]["dev"]}
+    specs = py["dependencies"] + [s for extra in py["optional-dependencies"].values() for s in extra]
+    wanted = {(CONDA_NAMES.get(_req_name(s), _req_name(s)), _min_version(s)) for s in specs}
     env = (ROOT / "environment.yml").read_text()
     listed = set()
     for line in env.splitlines():
