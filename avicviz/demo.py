@@ -285,11 +285,13 @@ def _available_mb() -> int | None:
 
 
 def voila_command(notebook_dir: str | Path, port: int, token: str, ip: str = "127.0.0.1",
-                  python: str | None = None, extra: Sequence[str] = ()) -> list[str]:
+                  python: str | None = None, extra: Sequence[str] = (),
+                  show_tracebacks: bool = False) -> list[str]:
     """The Voilà command line serving ``notebook_dir`` (no server is started).
 
     The token is required on every request, the port is fixed (no silent retry on another
-    port), and Voilà never opens a browser itself.
+    port), Voilà never opens a browser itself, and a page shows no Python traceback unless
+    ``show_tracebacks`` (tests).
 
     >>> cmd = voila_command("/x/demos", 8866, "abc", python="python3")
     >>> cmd[:4], cmd[4:]
@@ -300,7 +302,7 @@ def voila_command(notebook_dir: str | Path, port: int, token: str, ip: str = "12
         raise ValueError("an empty token would let anyone who reaches the port in: give a token")
     return [python or sys.executable, "-m", "voila", str(notebook_dir), "--no-browser",
             f"--port={int(port)}", f"--Voila.ip={ip}", "--Voila.port_retries=0",
-            f"--Voila.token={token}", "--show_tracebacks=False", *extra]
+            f"--Voila.token={token}", f"--show_tracebacks={show_tracebacks}", *extra]
 
 
 def voila_env(base: dict | None = None) -> dict:
