@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help lab test demo bench figures install install-dev clean
+.PHONY: help lab test demo bench bench-workshop figures install install-dev clean
 
 help:
 	@echo "make lab     - install into .venv and open JupyterLab on the first notebook (127.0.0.1, token on)"
@@ -14,6 +14,7 @@ help:
 	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1, ready for 30"
 	@echo "               (DEMO_ARGS='--room 60 --ip 0.0.0.0' to change; see docs/instructor.md)"
 	@echo "make bench   - run the interactivity benchmarks, write benchmarks/results.md"
+	@echo "make bench-workshop - 1, 10 and 30 simulated attendees against avicviz demo, into benchmarks/results.md"
 	@echo "make figures - redraw the static figures in notebooks/figures"
 
 $(BIN)/python:
@@ -48,6 +49,9 @@ demo: $(VENV)/.installed-demo
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py
+
+bench-workshop: install-dev
+	$(BIN)/python benchmarks/workshop.py
 
 figures: install
 	$(BIN)/python -m avicviz.plots.gallery notebooks/figures
