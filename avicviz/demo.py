@@ -40,12 +40,19 @@ from ._resources import resource_dir
 __all__ = ["demos_dir", "demo_names", "new_token", "is_loopback", "free_port", "voila_command",
            "landing_url", "share_warning", "check_port", "check_room", "pool_config",
            "voila_config", "memory_estimate", "run", "LANDING", "DEFAULT_ROOM", "MAX_ROOM",
+           "DEFAULT_REFILL_AFTER", "spare_kernels",
            "MISSING_VOILA", "TEMPLATE"]
 
 #: The notebook the printed URL opens: links to every demo.
 LANDING = "index.ipynb"
 #: Attendees the server is ready for by default.
 DEFAULT_ROOM = 30
+#: Seconds after a kernel is taken from a pool before Voilà starts its replacement.  Starting
+#: and running a demo costs 1-3 s of CPU per kernel: replacing 30 at once, while the room is
+#: opening its pages, made pages wait 6-12 s here (benchmarks/results.md).  So the room's
+#: kernels are replaced a while after it arrived, and spare kernels (``spare_kernels``) serve
+#: latecomers and reloads meanwhile.
+DEFAULT_REFILL_AFTER = 120.0
 #: The largest room one server is sized for (beyond it: JupyterHub, see the README).
 MAX_ROOM = 200
 #: Memory one preheated kernel takes, measured (PSS, December 2026: 75-90 MB for a demo,
@@ -224,13 +231,23 @@ def check_room(room: object) -> int:
     return room
 
 
+def spare_kernels(room: int) -> int:
+    """Kernels preheated per page beyond the room's size: for latecomers and reloads until the
+    used kernels are replaced (one per ten attendees, at least two; none for an empty room).
+
+    >>> spare_kernels(30), spare_kernels(5), spare_kernels(0)
+    (3, 2, 0)
+    """
+    return 0 if room == 0 else max(2, room // 10)
+
+
 def pool_config(room: int, demos: Sequence[str] | None = None, folder: Path | None = None) -> dict:
-    """Voilà's ``kernel_pools_config``: ``room`` preheated kernels for the landing page and for
-    each of ``demos`` (default: every demo), none for anything else.
+    """Voilà's ``kernel_pools_config``: ``room`` plus :func:`spare_kernels` preheated kernels for
+    the landing page and for each of ``demos`` (default: every demo), none for anything else.
 
     >>> cfg = pool_config(30, ["gatag"])
     >>> cfg["gatag.ipynb"]["pool_size"], cfg["index.ipynb"]["pool_size"], cfg["default"]["pool_size"]
-    (30, 30, 0)
+    (33, 33, 0)
     >>> sorted(pool_config(2))
     ['default', 'device.ipynb', 'gatag.ipynb', 'index.ipynb', 'past512.ipynb', 'physical_table.ipynb']
     >>> pool_config(2, ["gatg"])
@@ -246,29 +263,47 @@ def pool_config(room: int, demos: Sequence[str] | None = None, folder: Path | No
             raise ValueError(f"--demos: {name!r} is not a demo: valid demos are {', '.join(valid)}")
     cfg: dict = {"default": {"pool_size": 0}}
     for name in [LANDING.removesuffix(".ipynb"), *chosen]:
-        cfg[f"{name}.ipynb"] = {"pool_size": room}
+        cfg[f"{name}.ipynb"] = {"pool_size": room + spare_kernels(room)}
     return cfg
 
 
-def voila_config(room: int, demos: Sequence[str] | None = None, folder: Path | None = None) -> dict:
+def check_refill_after(seconds: object) -> float:
+    """Validate ``seconds`` (--refill-after, 1..3600) and return it as a float.
+
+    >>> check_refill_after(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: --refill-after=0 is out of range: valid range 1..3600 seconds
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds != seconds:
+        raise ValueError(f"--refill-after={seconds!r} is not a number: valid range 1..3600 seconds")
+    if not 1 <= seconds <= 3600:
+        raise ValueError(f"--refill-after={seconds} is out of range: valid range 1..3600 seconds")
+    return float(seconds)
+
+
+def voila_config(room: int, demos: Sequence[str] | None = None, folder: Path | None = None,
+                 refill_after: float = DEFAULT_REFILL_AFTER) -> dict:
     """The contents of the ``voila.json`` that ``avicviz demo`` gives Voilà.
 
     >>> c = voila_config(30, ["gatag"])
     >>> c["VoilaConfiguration"]["preheat_kernel"], c["VoilaKernelManager"]["kernel_pools_config"]["gatag.ipynb"]
-    (True, {'pool_size': 30})
+    (True, {'pool_size': 33})
+    >>> c["VoilaKernelManager"]["fill_delay"]
+    120.0
     """
     return {
         "VoilaConfiguration": {"preheat_kernel": True, "template": TEMPLATE},
         "VoilaKernelManager": {"kernel_pools_config": pool_config(room, demos, folder),
-                               "fill_delay": 1.0},
+                               "fill_delay": check_refill_after(refill_after)},
     }
 
 
 def memory_estimate(room: int, demos: Sequence[str] | None = None) -> int:
     """Megabytes the preheated kernels will take, before anything is measured.
 
-    >>> memory_estimate(30, ["gatag"])  # the landing page and one demo, 30 kernels each
-    5400
+    >>> memory_estimate(30, ["gatag"])  # the landing page and one demo, 30 + 3 spare kernels each
+    5940
     """
     pools = pool_config(room, demos)
     return sum(v["pool_size"] for k, v in pools.items() if k != "default") * KERNEL_MB_ESTIMATE
@@ -332,6 +367,25 @@ def _raise_stop(signum, frame):  # pragma: no cover - exercised through a real s
     raise _Stop(signal.Signals(signum).name)
 
 
+_last_cpu: dict = {}
+
+
+def _kernels_settled(proc: subprocess.Popen, base: str, token: str, conn_dir: Path, expected: int) -> bool:
+    """Every one of at least ``expected`` kernels reports idle and, on Linux, the kernels used
+    (almost) no CPU since the previous call: their notebooks have run."""
+    ids = [p.stem.removeprefix("kernel-") for p in conn_dir.rglob("kernel-*.json")]
+    if len(ids) < expected:
+        return False
+    for kid in ids:
+        model = servers.get_json(f"{base}/api/kernels/{kid}?token={token}")
+        if not model or model.get("execution_state") != "idle":
+            return False
+    cpu = servers.cpu_seconds([pid for pid, _ in servers.descendants(proc.pid)])
+    last = _last_cpu.get(proc.pid)
+    _last_cpu[proc.pid] = cpu
+    return cpu is None or (last is not None and cpu - last < 0.1)
+
+
 def _kernel_memory(proc: subprocess.Popen) -> list[tuple[int, int]]:
     """(private, proportional) memory in bytes of each process Voilà runs now (its kernels)."""
     return [m for pid, _ in servers.descendants(proc.pid) if (m := servers.memory(pid))]
@@ -343,7 +397,7 @@ def _fmt_mb(b: float) -> str:
 
 def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = False,
         room: int = DEFAULT_ROOM, demos: Sequence[str] | None = None,
-        ready_timeout: float | None = None) -> int:
+        refill_after: float = DEFAULT_REFILL_AFTER, ready_timeout: float | None = None) -> int:
     """Serve the demos until Ctrl-C, SIGTERM or SIGHUP; returns 0 then, or Voilà's exit status
     if it stops by itself.
 
@@ -360,7 +414,7 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Fal
         folder = demos_dir()
     except FileNotFoundError as e:  # reported by the CLI in one line, like other bad setups
         raise ValueError(str(e)) from None
-    config = voila_config(room, demos, folder)
+    config = voila_config(room, demos, folder, refill_after)
     if importlib.util.find_spec("voila") is None:
         raise ValueError(MISSING_VOILA)
     kernels = sum(v["pool_size"] for k, v in config["VoilaKernelManager"]["kernel_pools_config"].items()
@@ -409,15 +463,24 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Fal
             except RuntimeError as e:
                 print(f"avicviz demo: Voilà did not start: {e}", file=sys.stderr, flush=True)
                 return proc.returncode or 1
-            while set(pooled) - _pools_filled(log) and time.monotonic() - t0 < timeout:
-                if proc.poll() is not None:
-                    break
-                time.sleep(0.25)
+            # Ready = every pool full (Voilà logs it once the kernels are started) and every
+            # preheated kernel done running its notebook (idle, and no more CPU being used).
+            probe = f"http://{_probe_host(ip)}:{port}"
+            quiet = 0
+            while time.monotonic() - t0 < timeout and proc.poll() is None:
+                if not set(pooled) - _pools_filled(log) and _kernels_settled(proc, probe, token, tmpdir, kernels):
+                    quiet += 1
+                    if quiet >= 2:
+                        break
+                else:
+                    quiet = 0
+                time.sleep(0.5)
             if proc.poll() is not None:
                 print(f"avicviz demo: Voilà stopped (status {proc.returncode}); its log:\n"
                       + log.read_text(errors="replace")[-3000:], file=sys.stderr, flush=True)
                 return proc.returncode or 1
-            missing = sorted(set(pooled) - _pools_filled(log))
+            missing = sorted(set(pooled) - _pools_filled(log)) or (
+                [] if quiet >= 2 else ["(notebooks still running)"])
             took = time.monotonic() - t0
             mem = _kernel_memory(proc)
             if missing:

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["free_port", "descendants", "alive", "wait_http", "stop", "memory"]
+__all__ = ["free_port", "descendants", "alive", "wait_http", "stop", "memory", "cpu_seconds", "get_json"]
 
 #: (pid, start time) of a process: the start time tells a reused pid from the original
 Proc = tuple[int, str]
@@ -168,3 +168,29 @@ def memory(pid: int) -> tuple[int, int] | None:
         return None
     out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True).stdout
     return (int(out) * 1024,) * 2 if out.strip() else None
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time (user + system, seconds) used so far by ``pids`` together; None off Linux."""
+    if not Path("/proc").is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(f[11]) + int(f[12])
+    return total / tick
+
+
+def get_json(url: str, timeout: float = 5.0):
+    """GET ``url`` (never through a proxy) and decode its JSON; None on any failure."""
+    import json
+
+    try:
+        with _NO_PROXY.open(url, timeout=timeout) as r:
+            return json.loads(r.read().decode())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None

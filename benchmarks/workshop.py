@@ -130,6 +130,7 @@ class Attendee:
     html_s: float | None = None
     ready_s: float | None = None
     steps_ms: list[float] = field(default_factory=list)
+    steps_at: list[float] = field(default_factory=list)  # seconds since the room's first arrival
     answered: int = 0  # steps after which the explorer sent something back (a picture, a readout)
     error: str | None = None
 
@@ -139,8 +140,8 @@ def _idle_after(msg_id):
         and m.get("parent_header", {}).get("msg_id") == msg_id and m["content"].get("execution_state") == "idle"
 
 
-def protocol_attendee(a: Attendee, base: str, token: str, t0: float, steps: int, think: float,
-                      deadline: float, connected: threading.Barrier | None, stop: threading.Event) -> None:
+def protocol_attendee(a: Attendee, base: str, token: str, t0: float, duration: float, think: float,
+                      deadline: float, all_in: threading.Event, stop: threading.Event) -> None:
     ks = None
     try:
         time.sleep(max(0.0, t0 + a.arrive_at - time.monotonic()))
@@ -174,23 +175,21 @@ def protocol_attendee(a: Attendee, base: str, token: str, t0: float, steps: int,
             raise RuntimeError("the page has no slider")
         cid, s = sliders[0]
         lo, hi, v = s["min"], s["max"], s["value"]
-        if connected is not None:
-            connected.wait(timeout=max(1, deadline - time.monotonic()))
-        for i in range(steps):
-            if stop.is_set() or time.monotonic() > deadline:
-                break
+        # slider steps start once the whole room is in (every page ready, or failed)
+        all_in.wait(timeout=max(0.0, deadline - time.monotonic()))
+        until = min(deadline, time.monotonic() + duration)
+        while not stop.is_set() and time.monotonic() < until:
             v = v + s.get("step", 1) if v + s.get("step", 1) <= hi else lo
             ts = time.monotonic()
             mid = ks.send("comm_msg", {"comm_id": cid, "data": {"method": "update", "state": {"value": v},
                                                                 "buffer_paths": []}})
             got = ks.until(_idle_after(mid), deadline)
             a.steps_ms.append((time.monotonic() - ts) * 1000)
+            a.steps_at.append(ts - t0)
             # the explorer answered: messages on other widgets' comms (picture, readout)
             a.answered += any(m["header"]["msg_type"] == "comm_msg" and m["content"].get("comm_id") != cid
                               for m in got)
             time.sleep(think)
-    except threading.BrokenBarrierError:
-        a.error = "not every attendee connected in time"
     except Exception as e:  # noqa: BLE001 - a failure is a result, not a crash
         a.error = f"{type(e).__name__}: {e}"[:200]
     finally:
@@ -229,6 +228,7 @@ def browser_attendees(n: int, base: str, token: str, t0: float, arrivals: list[f
                 a.ready_s = max(0.0, a.ready_s - 0.6)
             except Exception as e:  # noqa: BLE001
                 a.error = f"{type(e).__name__}: {e}"[:200]
+        print(f"  Chromium: {sum(a.ready_s is not None for a in out)} of {len(out)} pages ready", flush=True)
         for i in range(steps):
             for a, p in zip(out, pages):
                 if a.error or time.monotonic() > deadline:
@@ -248,14 +248,14 @@ def browser_attendees(n: int, base: str, token: str, t0: float, arrivals: list[f
     return out
 
 
-def start_demo(room: int, timeout: float) -> tuple[subprocess.Popen, str, str, float, str]:
+def start_demo(room: int, timeout: float, refill_after: float) -> tuple[subprocess.Popen, str, str, float, str]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
     port = servers.free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"avicviz-workshop-{os.getpid()}-{room}.out"
     t0 = time.monotonic()
     with open(log, "wb") as f:
         proc = subprocess.Popen([sys.executable, "-m", "avicviz", "demo", "--room", str(room), "--demos", "gatag",
-                                 "--port", str(port)], stdout=f, stderr=subprocess.STDOUT,
+                                 "--port", str(port), "--refill-after", str(refill_after)], stdout=f, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     while time.monotonic() - t0 < timeout and proc.poll() is None and "READY" not in log.read_text():
         time.sleep(0.2)
@@ -277,7 +277,7 @@ def tree_memory(proc: subprocess.Popen) -> tuple[int, int]:
 
 
 def run_room(n: int, args) -> dict:
-    proc, base, token, ready_s, text = start_demo(n, timeout=args.deadline)
+    proc, base, token, ready_s, text = start_demo(n, timeout=args.deadline, refill_after=args.refill_after)
     res: dict = {"attendees": n, "server_ready_s": round(ready_s, 1)}
     m = re.search(r"memory per attendee.*?: (\d+) MB on average, (\d+) MB at most", text)
     if m:
@@ -285,7 +285,6 @@ def run_room(n: int, args) -> dict:
     try:
         # One attendee: a protocol client, then (alone again) one Chromium page.
         nb = 0 if n == 1 else min(args.browsers, n)
-        nproto = n - nb
         spacing = args.window / max(1, n - 1) if n > 1 else 0.0
         arrivals = [i * spacing for i in range(n)]
         # interleave: browsers take every k-th arrival slot
@@ -295,22 +294,30 @@ def run_room(n: int, args) -> dict:
         t0 = time.monotonic() + 0.5
         deadline = t0 + args.deadline
         stop = threading.Event()
-        barrier = threading.Barrier(nproto) if nproto else None
+        all_in = threading.Event()
         people = [Attendee(i, at) for i, at in enumerate(arr_p)]
         threads = [threading.Thread(target=protocol_attendee, daemon=True,
-                                    args=(a, base, token, t0, args.steps, args.think, deadline, barrier, stop))
+                                    args=(a, base, token, t0, args.duration, args.think, deadline, all_in, stop))
                    for a in people]
+        sampled = False
+
+        def watch():  # memory with the whole room in; then the slider steps may start
+            nonlocal sampled
+            while time.monotonic() < deadline and not all(a.ready_s is not None or a.error for a in people):
+                time.sleep(0.1)
+            res["processes"], pss = tree_memory(proc)
+            res["memory_mb"] = round(pss / 2**20)
+            sampled = True
+            all_in.set()
+
+        watcher = threading.Thread(target=watch, daemon=True)
         for t in threads:
             t.start()
+        watcher.start()
         browsers = browser_attendees(nb, base, token, t0, arr_b, args.browser_steps, args.think, deadline)
-        sampled = False
         while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
-            if not sampled and all(a.ready_s is not None or a.error for a in people):
-                time.sleep(1.0)
-                res["processes"], pss = tree_memory(proc)
-                res["memory_mb"] = round(pss / 2**20)
-                sampled = True
             time.sleep(0.2)
+        watcher.join(timeout=1)
         stop.set()
         for t in threads:
             t.join(timeout=5)
@@ -328,6 +335,10 @@ def run_room(n: int, args) -> dict:
             "page_html_s": percentiles([a.html_s for a in people if a.html_s is not None]),
             "page_ready_s": percentiles([a.ready_s for a in people if a.ready_s is not None]),
             "step_ms": percentiles([x for a in people for x in a.steps_ms]),
+            "step_ms_before_refill": percentiles([x for a in people for x, t in zip(a.steps_ms, a.steps_at)
+                                                  if t < args.refill_after]),
+            "step_ms_during_refill": percentiles([x for a in people for x, t in zip(a.steps_ms, a.steps_at)
+                                                  if args.refill_after <= t < args.refill_after + args.window + 40]),
             "steps_answered": f"{sum(a.answered for a in people)} of {sum(len(a.steps_ms) for a in people)}",
         }
         res["chromium"] = {
@@ -350,22 +361,28 @@ def _fmt(p: dict, scale: float = 1.0, digits: int = 2) -> str:
 def markdown(results: list[dict], args, machine: str) -> str:
     lines = [SECTION, "",
              f"`python benchmarks/workshop.py` on {machine}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-             f"Server: `avicviz demo --room N --demos gatag` (pools preheated before the room arrives); "
-             f"the N attendees arrive evenly spread over {args.window:.0f} s, each makes {args.steps} slider "
-             f"steps (Chromium pages: {args.browser_steps}) {args.think:.1f} s apart. Protocol attendees "
-             "are threads speaking HTTP and the kernel websocket; Chromium pages run on the same machine "
-             "as the server (on a real room they would not).",
+             f"Server: `avicviz demo --room N --demos gatag --refill-after {args.refill_after:.0f}` (its pools "
+             "preheated before the room arrives). The N attendees arrive evenly spread over "
+             f"{args.window:.0f} s; once all are in, each protocol attendee moves a slider every "
+             f"{args.think:.1f} s for {args.duration:.0f} s (so also while the server replaces the kernels "
+             f"the room took, from {args.refill_after:.0f} s on); each Chromium page makes {args.browser_steps} "
+             "steps. Protocol attendees are threads speaking HTTP and the kernel websocket; the Chromium "
+             "pages run on the same 2 cores as the server (in a real room they would not).",
              "",
-             "| attendees | server ready | page ready, server side (median / p95 / max, s) | slider step, protocol (median / p95 / max, ms) | Chromium pages | page ready in Chromium (s) | slider step in Chromium (ms) | failures | memory, whole room | protocol steps the explorer answered |",
-             "|---:|---:|---|---|---:|---|---|---:|---|---|"]
+             "| attendees | server ready after | page ready, server side: median / p95 / max (s) "
+             "| slider step, room in: median / p95 / max (ms) | slider step while kernels are replaced (ms) "
+             "| Chromium pages | page ready in Chromium (s) | slider step in Chromium (ms) | failures "
+             "| memory, whole room (PSS) | steps the explorer answered |",
+             "|---:|---:|---|---|---|---:|---|---|---:|---|---|"]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['attendees']} | - | {r['error'][:120]} | | | | | | |")
+            lines.append(f"| {r['attendees']} | - | {r['error'][:160]} | | | | | | | | |")
             continue
         p, c = r["protocol"], r["chromium"]
         fails = len(p["failures"]) + len(c["failures"])
         lines.append(
-            f"| {r['attendees']} | {r['server_ready_s']:.0f} s | {_fmt(p['page_ready_s'])} | {_fmt(p['step_ms'], 1, 0)} "
+            f"| {r['attendees']} | {r['server_ready_s']:.0f} s | {_fmt(p['page_ready_s'])} "
+            f"| {_fmt(p['step_ms_before_refill'], 1, 0)} | {_fmt(p['step_ms_during_refill'], 1, 0)} "
             f"| {c['pages']} | {_fmt(c['page_ready_s'], 1, 1)} | {_fmt(c['step_ms'], 1, 0)} | {fails} "
             f"| {r['memory_mb']} MB ({r['processes']} processes), {r['memory_per_attendee_mb']} MB per attendee "
             f"| {p['steps_answered']} |")
@@ -402,11 +419,15 @@ def main(argv=None) -> int:
     ap.add_argument("--rooms", default="1,10,30", help="room sizes to run (default 1,10,30)")
     ap.add_argument("--max-room", type=int, default=60, help="refuse rooms larger than this (default 60)")
     ap.add_argument("--window", type=float, default=10.0, help="seconds over which a room arrives (default 10)")
-    ap.add_argument("--steps", type=int, default=20, help="slider steps per protocol attendee (default 20)")
+    ap.add_argument("--duration", type=float, default=170.0,
+                    help="seconds each protocol attendee keeps moving the slider once the room is in "
+                         "(default 170: past the replacement of the used kernels)")
+    ap.add_argument("--refill-after", type=float, default=120.0,
+                    help="avicviz demo --refill-after (default 120, the product's default)")
     ap.add_argument("--browser-steps", type=int, default=5, help="slider steps per Chromium page (default 5)")
-    ap.add_argument("--think", type=float, default=0.5, help="seconds between slider steps (default 0.5)")
+    ap.add_argument("--think", type=float, default=1.0, help="seconds between slider steps (default 1)")
     ap.add_argument("--browsers", type=int, default=3, help="real Chromium pages per room (default 3)")
-    ap.add_argument("--deadline", type=float, default=300.0, help="seconds allowed per room size (default 300)")
+    ap.add_argument("--deadline", type=float, default=420.0, help="seconds allowed per room size (default 420)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
     args = ap.parse_args(argv)
     rooms = [int(x) for x in args.rooms.split(",") if x.strip()]

@@ -166,35 +166,38 @@ def test_run_says_how_many_kernels_it_preheats(capsys, monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", _FakeVoila)
     demo.run(room=7, demos=["gatag", "device"])
     out = capsys.readouterr().out
-    # the landing page and two demos, 7 kernels each
-    assert "for a room of 7: preheating 21 kernels (about 1890 MB)" in out
+    # the landing page and two demos, 7 kernels each plus 2 spare
+    assert "for a room of 7: preheating 27 kernels (about 2430 MB)" in out
 
 
 # ---- sizing the room ----------------------------------------------------------------------------
 
 def test_pools_cover_the_landing_page_and_each_chosen_demo_only():
     cfg = demo.pool_config(30, ["gatag", "past512"])
-    assert cfg == {"default": {"pool_size": 0}, "index.ipynb": {"pool_size": 30},
-                   "gatag.ipynb": {"pool_size": 30}, "past512.ipynb": {"pool_size": 30}}
+    assert cfg == {"default": {"pool_size": 0}, "index.ipynb": {"pool_size": 33},
+                   "gatag.ipynb": {"pool_size": 33}, "past512.ipynb": {"pool_size": 33}}
 
 
 def test_default_pools_cover_every_demo():
     cfg = demo.pool_config(demo.DEFAULT_ROOM)
     assert {k: v["pool_size"] for k, v in cfg.items()} == {
-        "default": 0, "index.ipynb": 30, "device.ipynb": 30, "gatag.ipynb": 30,
-        "past512.ipynb": 30, "physical_table.ipynb": 30}
+        "default": 0, "index.ipynb": 33, "device.ipynb": 33, "gatag.ipynb": 33,
+        "past512.ipynb": 33, "physical_table.ipynb": 33}
 
 
 def test_voila_config_preheats_with_the_offline_template():
     c = demo.voila_config(3, ["gatag"])
     assert c["VoilaConfiguration"] == {"preheat_kernel": True, "template": "avicviz"}
-    assert c["VoilaKernelManager"]["kernel_pools_config"]["gatag.ipynb"] == {"pool_size": 3}
+    assert c["VoilaKernelManager"]["kernel_pools_config"]["gatag.ipynb"] == {"pool_size": 5}  # 3 + 2 spare
+    assert c["VoilaKernelManager"]["fill_delay"] == 120.0
 
 
 @pytest.mark.parametrize("argv, msg", [
     (["--room", "-1"], "--room"),
     (["--room", "201"], "--room"),
     (["--room", "lots"], "--room"),
+    (["--refill-after", "0"], "--refill-after=0.0 is out of range: valid range 1..3600 seconds"),
+    (["--refill-after", "soon"], "--refill-after='soon' is not a number"),
     (["--demos", "gatag,nope"], "--demos: 'nope' is not a demo: valid demos are device, gatag, past512, physical_table"),
 ])
 def test_cli_reports_bad_room_or_demos_in_one_line(argv, msg, capsys, monkeypatch):
@@ -221,7 +224,7 @@ def test_a_room_too_big_for_the_memory_is_refused(capsys, monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a server was started"))
     assert cli.main(["demo", "--room", "30"]) == 2
     err = capsys.readouterr().err
-    assert "150 preheated kernels need about 13500 MB but 1000 MB are available" in err
+    assert "165 preheated kernels need about 14850 MB but 1000 MB are available" in err
 
 
 def test_demo_module_imports_no_heavy_packages():

@@ -48,10 +48,10 @@ def _start(tmp_path, *args):
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="walks /proc (Linux)")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_demo_preheats_serves_and_stops_cleanly(tmp_path, sig):
-    proc, out = _start(tmp_path, "--room", "1", "--demos", "gatag")
+    proc, out = _start(tmp_path, "--room", "1", "--demos", "gatag", "--refill-after", "1")
     try:
         text = out.read_text()
-        assert "for a room of 1: preheating 2 kernels" in text
+        assert "for a room of 1: preheating 6 kernels" in text  # 1 + 2 spare, landing page and demo
         assert re.search(r"memory per attendee .*: \d+ MB on average", text)
         url = re.search(r"Open the demos: (http://\S+)", text).group(1)
         # An attendee opens the GATag demo: served from the pool, with its three explorers.
