@@ -479,13 +479,16 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Fal
                 print(f"avicviz demo: Voilà stopped (status {proc.returncode}); its log:\n"
                       + log.read_text(errors="replace")[-3000:], file=sys.stderr, flush=True)
                 return proc.returncode or 1
-            missing = sorted(set(pooled) - _pools_filled(log)) or (
-                [] if quiet >= 2 else ["(notebooks still running)"])
+            missing = sorted(set(pooled) - _pools_filled(log))
             took = time.monotonic() - t0
             mem = _kernel_memory(proc)
+            ready = not missing and quiet >= 2
             if missing:
                 print(f"avicviz demo: NOT ready after {took:.0f} s: the pools of "
                       f"{', '.join(missing)} are still filling; pages open, but slower", flush=True)
+            elif not ready:
+                print(f"avicviz demo: NOT ready after {took:.0f} s: the preheated kernels are still "
+                      "running their notebooks; pages open, but slower", flush=True)
             elif mem:
                 private = [m[0] for m in mem]
                 print(f"  {len(mem)} kernels preheated in {took:.0f} s, {_fmt_mb(sum(m[1] for m in mem))} "
@@ -493,7 +496,7 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Fal
                       f"{_fmt_mb(sum(private) / len(private))} on average, {_fmt_mb(max(private))} at most "
                       "(private memory)", flush=True)
             who = "1 attendee" if room == 1 else f"{room} attendees"
-            print(f"\n  READY for {who}. Open the demos: {url}\n", flush=True)
+            print(f"\n  {f'READY for {who}.' if ready else 'Not ready yet.'} Open the demos: {url}\n", flush=True)
             if open_browser:
                 import webbrowser
 
