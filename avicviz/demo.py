@@ -512,5 +512,6 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Fal
                 if old:
                     old.setdefault(signal.SIGINT, signal.signal(signal.SIGINT, signal.SIG_IGN))
                 servers.stop(proc)
+                servers.stop_using(tmpdir)  # a kernel started as Voilà stopped: no tree leads to it
             for sig, handler in old.items():
                 signal.signal(sig, handler)

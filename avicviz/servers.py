@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["free_port", "descendants", "alive", "wait_http", "stop", "memory", "cpu_seconds", "get_json"]
+__all__ = ["free_port", "descendants", "alive", "wait_http", "stop", "memory", "cpu_seconds", "get_json", "stop_using"]
 
 #: (pid, start time) of a process: the start time tells a reused pid from the original
 Proc = tuple[int, str]
@@ -194,3 +194,36 @@ def get_json(url: str, timeout: float = 5.0):
             return json.loads(r.read().decode())
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def stop_using(path: str | Path, grace: float = 5.0) -> None:
+    """End every process of this user whose command line names ``path`` (Linux; elsewhere a
+    no-op): kernels whose connection file lies in a server's private folder, started in the
+    instant before the server stopped, are orphans no process tree leads to any more."""
+    needle = str(path).encode()
+    me = os.getpid()
+
+    def users() -> list[Proc]:
+        out = []
+        for d in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+            if not d.name.isdigit() or int(d.name) == me:
+                continue
+            try:
+                if needle in (d / "cmdline").read_bytes() and d.stat().st_uid == os.getuid():
+                    st = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                    out.append((int(d.name), st[19]))
+            except (OSError, IndexError):
+                continue
+        return out
+
+    left = users()
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        for pid, _ in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = alive(left)
+        if not left:
+            return
