@@ -257,8 +257,12 @@ def start_demo(room: int, timeout: float, refill_after: float) -> tuple[subproce
         proc = subprocess.Popen([sys.executable, "-m", "avicviz", "demo", "--room", str(room), "--demos", "gatag",
                                  "--port", str(port), "--refill-after", str(refill_after)], stdout=f, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    while time.monotonic() - t0 < timeout and proc.poll() is None and "READY" not in log.read_text():
-        time.sleep(0.2)
+    try:
+        while time.monotonic() - t0 < timeout and proc.poll() is None and "READY" not in log.read_text():
+            time.sleep(0.2)
+    except BaseException:
+        servers.stop(proc)
+        raise
     text = log.read_text()
     if "READY" not in text:
         servers.stop(proc)
