@@ -444,7 +444,7 @@ def run(port: int | None = None, ip: str = "127.0.0.1", open_browser: bool = Fal
         # Kernels talk over Unix sockets in that folder, not TCP ports: starting dozens of kernels
         # at once raced for ports (ZMQError "Address already in use", kernels restarted or lost).
         extra = [f"--Voila.config_file_paths={tmpdir}", f"--Voila.connection_dir_root={tmpdir}",
-                 "--KernelManager.transport=ipc"]
+                 *(["--KernelManager.transport=ipc"] if os.name == "posix" else [])]
         # The main thread turns SIGTERM and SIGHUP into a clean stop (Ctrl-C: KeyboardInterrupt).
         for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if sig is not None:
