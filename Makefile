@@ -6,14 +6,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help lab test test-oldest demo bench figures book book-tools install install-dev clean
+.PHONY: help lab test test-oldest demo bench bench-workshop figures book book-tools install install-dev clean
 
 help:
 	@echo "make lab     - install into .venv and open JupyterLab on the first notebook (127.0.0.1, token on)"
 	@echo "make test    - install into .venv with test tools and run every test"
 	@echo "make test-oldest - the same in .venv-oldest with the oldest versions pyproject allows"
-	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1"
+	@echo "make demo    - serve the explorers as a Voila workshop app on 127.0.0.1, ready for 30"
+	@echo "               (DEMO_ARGS='--room 60 --ip 0.0.0.0' to change; see docs/instructor.md)"
 	@echo "make bench   - run the interactivity benchmarks, write benchmarks/results.md"
+	@echo "make bench-workshop - 1, 10 and 30 simulated attendees against avicviz demo, into benchmarks/results.md"
 	@echo "make figures - redraw the static figures in notebooks/figures"
 	@echo "make book    - build the static book of the lessons into _build/html (open _build/html/index.html)"
 
@@ -24,12 +26,16 @@ $(BIN)/python:
 
 # The stamps re-run pip whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	@touch $@
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $@ $(VENV)/.installed
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-demo
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -52,11 +58,14 @@ test-oldest: book-tools
 	# old releases warn about their newer neighbours' APIs: shown, not errors (make test keeps them errors)
 	$(OLDEST)/bin/python -m pytest -W default::DeprecationWarning -W default::PendingDeprecationWarning
 
-demo: install-dev
-	$(BIN)/avicviz demo
+demo: $(VENV)/.installed-demo
+	$(BIN)/avicviz demo $(DEMO_ARGS)
 
 bench: install-dev
 	$(BIN)/python benchmarks/run.py
+
+bench-workshop: install-dev
+	$(BIN)/python benchmarks/workshop.py
 
 figures: install
 	$(BIN)/python -m avicviz.plots.gallery notebooks/figures

@@ -268,7 +268,14 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     from . import demo  # imports voila machinery only when asked
 
     port = None if a.port is None else parse_int("--port", a.port, 1, 65535)
-    return int(demo.run(port=port, ip=a.ip, open_browser=a.open_browser) or 0)
+    room = parse_int("--room", a.room, 0, demo.MAX_ROOM)
+    demos = None if a.demos is None else [d.strip() for d in a.demos.split(",") if d.strip()]
+    try:
+        refill = float(a.refill_after)
+    except ValueError:
+        raise ValueError(f"--refill-after={a.refill_after!r} is not a number: valid range 1..3600 seconds") from None
+    return int(demo.run(port=port, ip=a.ip, open_browser=a.open_browser, room=room, demos=demos,
+                        refill_after=refill) or 0)
 
 
 # ---- parser -------------------------------------------------------------------------------------------
@@ -346,6 +353,12 @@ def _parser() -> argparse.ArgumentParser:
     dm.add_argument("--port", help="port (default: a free one)")
     dm.add_argument("--ip", default="127.0.0.1",
                     help="interface to listen on (default 127.0.0.1; anything else exposes a live kernel)")
+    dm.add_argument("--room", default="30",
+                    help="attendees to be ready for: kernels preheated per demo page (default 30; 0..200)")
+    dm.add_argument("--demos", help="comma-separated demos to preheat (default: all of "
+                    "device,gatag,past512,physical_table); the others start a kernel when opened")
+    dm.add_argument("--refill-after", default="120",
+                    help="seconds before a used preheated kernel is replaced (default 120; 1..3600)")
     dm.add_argument("--open-browser", action="store_true", help="open a browser tab")
     dm.set_defaults(func=_cmd_demo)
 

@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._resources import resource_path
 from .releases import Release, release, release_ranges
 
 __all__ = [
@@ -45,8 +46,9 @@ __all__ = [
     "EXAMPLE_HOSTS",
 ]
 
-#: Made-up example host trees for teaching (notebook 05): the repository's data/example_hosts/.
-EXAMPLE_HOSTS = Path(__file__).resolve().parent.parent / "data" / "example_hosts"
+#: Made-up example host trees for teaching (notebook 05): data/example_hosts/ in the repository,
+#: shipped in avicviz.data.
+EXAMPLE_HOSTS = resource_path("data", "example_hosts")
 
 #: What the CPU offers, as the JSON key ``cpu`` reports it.
 CPU_CAPS = ("none", "avic", "x2avic", "x2avic-ext")

@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ._resources import resource_path
+
 __all__ = [
     "Release",
     "Backport",
@@ -40,11 +42,10 @@ __all__ = [
     "GUEST_APIC_MODES",
 ]
 
-#: The release table: the repository's top-level ``data/`` folder (the package is installed
-#: in editable mode, so data/ stays beside avicviz/).
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "kernel_releases.csv"
+#: The release table: ``data/`` in the repository, shipped as ``avicviz.data`` (_resources.py).
+DATA_FILE = resource_path("data", "kernel_releases.csv")
 #: The stable-backport table, beside the release table.
-BACKPORTS_FILE = DATA_FILE.with_name("stable_backports.csv")
+BACKPORTS_FILE = resource_path("data", "stable_backports.csv")
 
 #: Values of kvm_amd's ``avic`` module parameter the model takes: force on (``avic=1``), force
 #: off (``avic=0``), or leave it at the release's default.

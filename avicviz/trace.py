@@ -43,10 +43,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from operator import itemgetter
-from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
+from ._resources import resource_path
 from .releases import Release, release
 
 __all__ = [
@@ -63,8 +63,8 @@ __all__ = [
     "SAMPLE_TRACE",
 ]
 
-#: The generated (not recorded) sample trace: the repository's data/sample_avic_trace.txt.
-SAMPLE_TRACE = Path(__file__).resolve().parent.parent / "data" / "sample_avic_trace.txt"
+#: The generated (not recorded) sample trace: data/sample_avic_trace.txt, shipped in avicviz.data.
+SAMPLE_TRACE = resource_path("data", "sample_avic_trace.txt")
 
 #: The tracepoints read, in the order the summary lists them.
 EVENTS = (

@@ -647,6 +647,21 @@ def drag_table(rows: list[DragRow]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def other_sections(path: Path, ours: str) -> list[str]:
+    """The "## " sections of an existing results file that this script does not write.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "r.md"
+    >>> _ = p.write_text("# T\\n## Mine\\nx\\n## Workshop load\\ny\\n")
+    >>> other_sections(p, "# T\\n## Mine\\nz\\n")
+    ['## Workshop load\\ny\\n']
+    """
+    if not path.exists():
+        return []
+    mine = {line for line in ours.splitlines() if line.startswith("## ")}
+    parts = ("\n" + path.read_text()).split("\n## ")[1:]
+    return ["## " + p.rstrip() + "\n" for p in parts if "## " + p.splitlines()[0] not in mine]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5, help="passes over every control (default 5)")
@@ -719,6 +734,8 @@ def main(argv: list[str] | None = None) -> int:
     if notes.exists():  # the hand-written analysis: what was tried, what bounds the rest
         md += ["", notes.read_text().rstrip()]
     text = "\n".join(md) + "\n"
+    # other benchmarks' sections (workshop load, trace reader) stay as they were
+    text += "".join("\n" + s for s in other_sections(args.out, text))
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

@@ -125,7 +125,8 @@ class _FakeVoila:
 
     def __init__(self, cmd, *a, **k):
         _FakeVoila.calls.append(cmd)
-        self.returncode = None
+        self.returncode = 0
+        self.pid = 999_999_999
 
     def poll(self):
         return 0
@@ -133,7 +134,7 @@ class _FakeVoila:
     def wait(self, timeout=None):
         return 0
 
-    def terminate(self):  # pragma: no cover - never reached: poll() says it exited
+    def send_signal(self, sig):  # pragma: no cover - never reached: poll() says it exited
         pass
 
 
@@ -141,7 +142,7 @@ def test_run_prints_warning_for_shared_ip(capsys, monkeypatch):
     _FakeVoila.calls = []
     monkeypatch.setattr(subprocess, "Popen", _FakeVoila)
     port = demo.free_port("0.0.0.0")
-    assert demo.run(port=port, ip="0.0.0.0", open_browser=False) == 0
+    demo.run(port=port, ip="0.0.0.0", room=1)
     out = capsys.readouterr().out
     warnings = [line for line in out.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 1 and "anyone on the network" in warnings[0]
@@ -152,12 +153,78 @@ def test_run_prints_warning_for_shared_ip(capsys, monkeypatch):
 def test_run_on_loopback_prints_no_warning(capsys, monkeypatch):
     _FakeVoila.calls = []
     monkeypatch.setattr(subprocess, "Popen", _FakeVoila)
-    assert demo.run(open_browser=False) == 0
-    out = capsys.readouterr().out
-    assert "WARNING" not in out
+    demo.run(room=1)
+    captured = capsys.readouterr()
+    assert "WARNING" not in captured.out
+    assert "Voilà did not start" in captured.err  # the fake exits at once
     cmd = _FakeVoila.calls[0]
     assert _opt(cmd, "--Voila.ip") == "127.0.0.1"
     assert cmd[3] == str(DEMOS)
+
+
+def test_run_says_how_many_kernels_it_preheats(capsys, monkeypatch):
+    monkeypatch.setattr(subprocess, "Popen", _FakeVoila)
+    demo.run(room=7, demos=["gatag", "device"])
+    out = capsys.readouterr().out
+    # the landing page and two demos, 7 kernels each plus 2 spare
+    assert "for a room of 7: preheating 27 kernels (about 2430 MB)" in out
+
+
+# ---- sizing the room ----------------------------------------------------------------------------
+
+def test_pools_cover_the_landing_page_and_each_chosen_demo_only():
+    cfg = demo.pool_config(30, ["gatag", "past512"])
+    assert cfg == {"default": {"pool_size": 0}, "index.ipynb": {"pool_size": 33},
+                   "gatag.ipynb": {"pool_size": 33}, "past512.ipynb": {"pool_size": 33}}
+
+
+def test_default_pools_cover_every_demo():
+    cfg = demo.pool_config(demo.DEFAULT_ROOM)
+    assert {k: v["pool_size"] for k, v in cfg.items()} == {
+        "default": 0, "index.ipynb": 33, "device.ipynb": 33, "gatag.ipynb": 33,
+        "past512.ipynb": 33, "physical_table.ipynb": 33}
+
+
+def test_voila_config_preheats_with_the_offline_template():
+    c = demo.voila_config(3, ["gatag"])
+    assert c["VoilaConfiguration"] == {"preheat_kernel": True, "template": "avicviz"}
+    assert c["VoilaKernelManager"]["kernel_pools_config"]["gatag.ipynb"] == {"pool_size": 5}  # 3 + 2 spare
+    assert c["VoilaKernelManager"]["fill_delay"] == 120.0
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--room", "-1"], "--room"),
+    (["--room", "201"], "--room"),
+    (["--room", "lots"], "--room"),
+    (["--refill-after", "0"], "--refill-after=0.0 is out of range: valid range 1..3600 seconds"),
+    (["--refill-after", "soon"], "--refill-after='soon' is not a number"),
+    (["--demos", "gatag,nope"], "--demos: 'nope' is not a demo: valid demos are device, gatag, past512, physical_table"),
+])
+def test_cli_reports_bad_room_or_demos_in_one_line(argv, msg, capsys, monkeypatch):
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a server was started"))
+    assert cli.main(["demo", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and msg in err
+
+
+def test_missing_voila_is_named_in_one_line(capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "voila" else real(name, *a))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a server was started"))
+    assert cli.main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "needs Voilà" in err and "pip install 'avicviz[demo]'" in err
+
+
+def test_a_room_too_big_for_the_memory_is_refused(capsys, monkeypatch):
+    monkeypatch.setattr(demo, "_available_mb", lambda: 1000)
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a server was started"))
+    assert cli.main(["demo", "--room", "30"]) == 2
+    err = capsys.readouterr().err
+    assert "165 preheated kernels need about 14850 MB but 1000 MB are available" in err
 
 
 def test_demo_module_imports_no_heavy_packages():

@@ -24,19 +24,17 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
+
+from avicviz import demo, servers
 
 __all__ = [
     "CHROMIUM", "CHROMIUM_FLAGS", "SLIDER", "SLIDER_HANDLE", "SLIDER_READOUT", "CANVAS", "FIGURE",
@@ -63,7 +61,6 @@ FIGURE = ".avicviz-picture"
 CANVAS = ".avicviz-picture canvas"
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def find_chromium() -> str | None:
@@ -75,9 +72,7 @@ def find_chromium() -> str | None:
 
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return servers.free_port()
 
 
 # ---- servers -------------------------------------------------------------------------------------
@@ -145,83 +140,15 @@ def _lab_settings(tmp: Path) -> None:
     (nbs / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (state, ppid, ...), or None."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _children(pid: int) -> list[tuple[int, str]]:
-    """Every live descendant of ``pid`` as (pid, start time), read from /proc."""
-    parents: dict[int, list[tuple[int, str]]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and (st := _stat(int(d.name))) is not None:
-            parents.setdefault(int(st[1]), []).append((int(d.name), st[19]))
-    out, todo = [], [pid]
-    while todo:
-        for c in parents.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c[0])
-    return out
-
-
-def _running(pid: int, start: str) -> bool:
-    """The same process (same start time) is still there and not a zombie."""
-    st = _stat(pid)
-    return st is not None and st[19] == start and st[0] != "Z"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server (it shuts its kernels down) and wait; then end any of the processes it
-    started that are still there (kernels run in their own sessions), SIGTERM first."""
-    kids = _children(proc.pid)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    alive = [k for k in kids if _running(*k)]
-    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-        for pid, start in alive:
-            if _running(pid, start):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while alive and time.monotonic() < deadline:
-            time.sleep(0.05)
-            alive = [k for k in alive if _running(*k)]
-        if not alive:
-            break
-
-
-def _wait_http(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}:\n"
-                               + log.read_text(errors="replace")[-3000:])
-        try:
-            with _NO_PROXY.open(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s:\n"
-                       + log.read_text(errors="replace")[-3000:])
-
-
 @contextlib.contextmanager
 def _server(cmd_for, ready_path: str, url_for, root: Path, timeout: float,
-            settings=None) -> Iterator[Server]:
+            settings=None, env_for=None) -> Iterator[Server]:
     tmp = Path(tempfile.mkdtemp(prefix="avicviz-server-"))
     proc = None
     try:
         env = _isolated_env(tmp)
+        if env_for is not None:
+            env = env_for(env)
         if settings:
             settings(tmp)
         port, token = free_port(), secrets.token_hex(16)
@@ -230,11 +157,11 @@ def _server(cmd_for, ready_path: str, url_for, root: Path, timeout: float,
             proc = subprocess.Popen(cmd_for(port, token, tmp), cwd=root, env=env,
                                     stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                     start_new_session=True)
-        _wait_http(proc, f"http://127.0.0.1:{port}{ready_path}?token={token}", log, timeout)
+        servers.wait_http(proc, f"http://127.0.0.1:{port}{ready_path}?token={token}", timeout, log)
         yield Server(url=url_for(port, token), token=token, port=port, root=root, log=log, proc=proc)
     finally:
         if proc is not None:
-            _stop(proc)
+            servers.stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -267,16 +194,17 @@ def voila(path: str | os.PathLike, timeout: float = 60) -> contextlib.AbstractCo
     first = "index.ipynb" if p.is_dir() else p.name
 
     def cmd(port: int, token: str, tmp: Path) -> list[str]:
-        return [sys.executable, "-m", "voila", str(root), "--no-browser", f"--port={port}",
-                "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", f"--Voila.token={token}",
-                f"--Voila.connection_dir_root={tmp / 'runtime'}", "--show_tracebacks=True"]
+        # avicviz demo's own command line and page template; no preheated pools (a test's
+        # page runs the notebook as it is on disk now) and tracebacks shown
+        return demo.voila_command(root, port, token, show_tracebacks=True, extra=[
+            f"--Voila.connection_dir_root={tmp / 'runtime'}", f"--template={demo.TEMPLATE}"])
 
     def url(port: int, token: str) -> str:
         if (root / first).exists():
             return f"http://127.0.0.1:{port}/voila/render/{first}?token={token}"
         return f"http://127.0.0.1:{port}/?token={token}"
 
-    return _server(cmd, "/", url, root, timeout)
+    return _server(cmd, "/", url, root, timeout, env_for=demo.voila_env)
 
 
 # ---- browser -------------------------------------------------------------------------------------
