@@ -101,7 +101,7 @@ def test_cli_and_model_work_from_another_folder(venv, tmp_path):
     assert "a GA-log wakeup meant for 300 reaches 44" in r.stdout
     r = _run(venv, tmp_path, "avicviz", "releases")
     assert r.returncode == 0, r.stderr
-    assert "default --kernel: v6.19" in r.stdout
+    assert "every mainline release 4.7..6.19" in r.stdout and "default: v6.19" in r.stdout
     code = ("import avicviz, importlib, avicviz.demo as d; r = importlib.import_module('avicviz.releases'); "
             "print(avicviz.__file__); print(r.DATA_FILE); print(d.demos_dir()); "
             "from avicviz.widgets import GATagExplorer; print(type(GATagExplorer()).__name__)")
@@ -134,3 +134,19 @@ def test_avicviz_demo_serves_from_the_installed_package(venv, tmp_path):
         assert proc.wait(timeout=60) == 0
     finally:
         servers.stop(proc)
+
+
+def test_the_sample_trace_and_example_hosts_ship_in_the_wheel(venv, tmp_path):
+    code = ("from avicviz import host, trace; print(trace.SAMPLE_TRACE); "
+            "print(sorted(p.name for p in host.EXAMPLE_HOSTS.iterdir() if p.is_dir())[0])")
+    r = _run(venv, tmp_path, "python", "-c", code)
+    assert r.returncode == 0, r.stderr
+    sample, first_host = r.stdout.split("\n")[:2]
+    assert sample.startswith(str(venv.resolve())) and first_host.startswith("amd-")
+    r = _run(venv, tmp_path, "avicviz", "trace", sample)
+    assert r.returncode == 0, r.stderr
+    assert "kvm_avic_incomplete_ipi" in r.stdout or "AVIC_INCOMPLETE_IPI" in r.stdout
+    r = _run(venv, tmp_path, "python", "-c",
+             "from avicviz import host; print(host.format_report(host.check_host(host.EXAMPLE_HOSTS / 'amd-zen3-auto-6.18', 8)))")
+    assert r.returncode == 0, r.stderr
+    assert "AVIC for new VMs: OFF" in r.stdout
