@@ -647,7 +647,7 @@ class Drag:
         return self.during / (self.duration_ms / 1000) if self.duration_ms else 0.0
 
 
-def drag_slider(page, slider_locator, canvas_locator, legs=(0.85, 0.15, 0.6), steps: int = 30,
+def drag_slider(page, slider_locator, canvas_locator, legs=(0.25, 0.02, 0.2), steps: int = 30,
                 settle: float = 0.6) -> Drag:
     """Drag the slider's handle with the mouse as a person does (button down, several legs of
     ``steps`` pointer moves to fractions of the track, button up) and count the pictures painted
