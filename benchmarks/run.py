@@ -17,8 +17,7 @@ update strategy.  The script also measures ``import avicviz``, the headless exec
 notebook suite and (when Chromium is available) in a real browser: the latency from a key press
 on a slider to changed canvas pixels, and mouse drags of each demo's first slider (pictures per
 second during the drag, how much the drag itself slows, the last picture after release), beside
-two ipympl routes on the same one-bar figure (``draw_idle``, and matplotlib's documented blitting
-with ``canvas.blit``).  Everything goes to ``benchmarks/results.md``.
+ipympl's ``draw_idle`` on the same one-bar figure.  Everything goes to ``benchmarks/results.md``.
 
 The benchmark never fails: a missing browser or a failing part is reported in the table.
 """
@@ -82,15 +81,18 @@ def summarise(samples_s: list[float]) -> tuple[float, float]:
 def extreme_settings(explorer: Any) -> dict[str, Any]:
     """Every control at its extreme: sliders at max, choices at their last option.
 
-    Sliders' maximum is where the work is largest (4096 vCPUs, 8 table pages); the last option
-    of a release menu is the newest release.
+    Sliders' maximum is where the work is largest (4096 vCPUs, 8 table pages); a release menu
+    goes to its newest release (the oldest ones have no GATag at all: nothing to draw).
     """
+    from avicviz.releases import parse_version
     from avicviz.widgets._base import option_values
 
     out = {}
     for name, w in explorer.controls.items():
         opts = option_values(w)
-        if opts is not None:
+        if opts is not None and name == "kernel":
+            out[name] = max(opts, key=parse_version)
+        elif opts is not None:
             out[name] = opts[-1]
         elif hasattr(w, "max"):
             out[name] = w.max
@@ -317,10 +319,9 @@ if not hasattr(_avb.Explorer, "_unprobed_change"):
 """
 
 #: A notebook the browser measurement writes next to the lessons: trivial figures (one bar whose
-#: length follows a slider): an avicviz Explorer; the common ipympl pattern (``set_xdata`` +
-#: ``draw_idle``); ipympl with matplotlib's documented blitting (``copy_from_bbox``,
-#: ``restore_region``, ``draw_artist``, ``blit``: route a of issue 9); and a slider connected to
-#: nothing, the reference for how long a drag takes when no picture changes.
+#: length follows a slider): an avicviz Explorer and the common ipympl pattern (``set_xdata`` +
+#: ``draw_idle``); and a slider connected to nothing, the reference for how long a drag takes
+#: when no picture changes.
 _FLOOR_CELLS = (
     """%matplotlib widget
 import ipywidgets as W
@@ -358,28 +359,11 @@ def on_change(change):
 slider.observe(on_change, names="value")
 fig.canvas.header_visible = False
 W.VBox([slider, fig.canvas])""",
-    """fig2, ax2 = plt.subplots(figsize=(6, 2))
-ax2.set_xlim(0, 100)
-ax2.set_ylim(0, 1)
-line2, = ax2.plot([0, 5], [0.5, 0.5], lw=8, animated=True)
-fig2.canvas.header_visible = False
-fig2.canvas.draw()
-background = fig2.canvas.copy_from_bbox(fig2.bbox)
-slider2 = W.IntSlider(value=5, min=0, max=100)
-
-def on_change2(change):
-    line2.set_xdata([0, change["new"]])
-    fig2.canvas.restore_region(background)
-    ax2.draw_artist(line2)
-    fig2.canvas.blit(fig2.bbox)
-
-slider2.observe(on_change2, names="value")
-W.VBox([slider2, fig2.canvas])""",
-    """W.IntSlider(value=5, min=0, max=100, description="idle")""",
+    """import ipywidgets as W
+W.IntSlider(value=5, min=0, max=100, description="idle")""",
 )
 FLOOR_CASES = ("floor: a one-bar avicviz Explorer (the kernel does almost nothing)",
-               "baseline: the same bar with ipympl set_xdata + draw_idle",
-               "route a: the same bar with ipympl and matplotlib's documented blitting")
+               "baseline: the same bar with ipympl set_xdata + draw_idle")
 
 
 def _write_floor_notebook(path: Path) -> None:
@@ -407,7 +391,7 @@ BROWSER_CASES = (("02_gatag.ipynb", "GATagExplorer"), ("03_past_512.ipynb", "Pas
 
 
 #: Where each case of the floor notebook draws: (figure selector, index among those figures).
-_FLOOR_FIGURES = ((".avicviz-picture", 0), (".jupyter-matplotlib", 0), (".jupyter-matplotlib", 1))
+_FLOOR_FIGURES = ((".avicviz-picture", 0), (".jupyter-matplotlib", 0))
 
 
 @dataclass

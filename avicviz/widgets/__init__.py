@@ -1,6 +1,6 @@
 """Live explorers for the notebooks: one class per topic, each owning one persistent figure.
 
-Importing this package needs ipywidgets, ipympl and matplotlib (``import avicviz`` does not).
+Importing this package needs ipywidgets, anywidget and matplotlib (``import avicviz`` does not).
 Explorers are imported lazily, so ``from avicviz.widgets import GATagExplorer`` loads only
 the module it needs.
 """
