@@ -56,6 +56,8 @@ root_doc = "index"
 exclude_patterns = ["_build", "node_modules", "**/.ipynb_checkpoints"]
 
 html_theme = "furo"
+# the GATag's two fields as the site's icon (without one the browser asks for /favicon.ico: a 404)
+html_favicon = "favicon.png"
 html_title = "avicviz: AVIC in Linux KVM"
 html_static_path: list[str] = []
 html_show_sourcelink = False
