@@ -41,7 +41,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 lab: install
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) $(ROOT_FLAG) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) $(ROOT_FLAG) \
+	  --ServerApp.kernel_websocket_connection_class=avicviz.kernel_socket.NoDelayConnection \
+	  notebooks/00_start_here.ipynb
 
 # The tests build the book themselves (tests/book_build.py) and check it in Chromium with axe-core.
 test: install-dev book-tools

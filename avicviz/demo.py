@@ -325,19 +325,22 @@ def voila_command(notebook_dir: str | Path, port: int, token: str, ip: str = "12
     """The Voilà command line serving ``notebook_dir`` (no server is started).
 
     The token is required on every request, the port is fixed (no silent retry on another
-    port), Voilà never opens a browser itself, and a page shows no Python traceback unless
-    ``show_tracebacks`` (tests).
+    port), Voilà never opens a browser itself, a page shows no Python traceback unless
+    ``show_tracebacks`` (tests), and the kernel's answers reach the page without a Nagle delay
+    (:mod:`avicviz.kernel_socket`).
 
     >>> cmd = voila_command("/x/demos", 8866, "abc", python="python3")
     >>> cmd[:4], cmd[4:]
     (['python3', '-m', 'voila', '/x/demos'], ['--no-browser', '--port=8866', '--Voila.ip=127.0.0.1', \
-'--Voila.port_retries=0', '--Voila.token=abc', '--show_tracebacks=False'])
+'--Voila.port_retries=0', '--Voila.token=abc', '--show_tracebacks=False', \
+'--Voila.kernel_websocket_connection_class=avicviz.kernel_socket.NoDelayConnection'])
     """
     if not token:
         raise ValueError("an empty token would let anyone who reaches the port in: give a token")
     return [python or sys.executable, "-m", "voila", str(notebook_dir), "--no-browser",
             f"--port={int(port)}", f"--Voila.ip={ip}", "--Voila.port_retries=0",
-            f"--Voila.token={token}", f"--show_tracebacks={show_tracebacks}", *extra]
+            f"--Voila.token={token}", f"--show_tracebacks={show_tracebacks}",
+            f"--Voila.kernel_websocket_connection_class={servers.NODELAY_CLASS}", *extra]
 
 
 def voila_env(base: dict | None = None) -> dict:

@@ -22,10 +22,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["free_port", "descendants", "alive", "wait_http", "stop", "memory", "cpu_seconds", "get_json", "stop_using"]
+__all__ = ["NODELAY_CLASS", "free_port", "descendants", "alive", "wait_http", "stop", "memory", "cpu_seconds", "get_json", "stop_using"]
 
 #: (pid, start time) of a process: the start time tells a reused pid from the original
 Proc = tuple[int, str]
+
+#: The kernel websocket class every server avicviz starts uses (``--ServerApp.`` or ``--Voila.``
+#: ``kernel_websocket_connection_class``): it answers a slider without a 40 ms Nagle delay
+#: (see :mod:`avicviz.kernel_socket`).
+NODELAY_CLASS = "avicviz.kernel_socket.NoDelayConnection"
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import avicviz
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_MODULES = sorted(p for p in (ROOT / "avicviz").glob("*.py") if p.name not in ("cli.py", "demo.py"))
+#: avicviz/*.py is the model, except the command line and the server plumbing (kernel_socket.py is
+#: imported only by a Jupyter server that is told to use it)
+MODEL_MODULES = sorted(p for p in (ROOT / "avicviz").glob("*.py")
+                       if p.name not in ("cli.py", "demo.py", "kernel_socket.py"))
 
 
 def test_import_avicviz_pulls_in_no_gui_modules():
@@ -54,6 +57,17 @@ def _min_version(spec: str) -> tuple[str | None, str | None]:
 
 #: conda-forge names that differ from the PyPI names
 CONDA_NAMES: dict[str, str] = {}
+
+
+def test_make_lab_starts_jupyterlab_with_the_no_delay_kernel_socket():
+    from avicviz import servers
+
+    make = subprocess.run(["make", "-n", "-o", "install", "lab"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+    line = make.replace("\\\n", " ").split("jupyter lab", 1)[1].splitlines()[0]
+    assert f"--ServerApp.kernel_websocket_connection_class={servers.NODELAY_CLASS}" in line
+    module, cls = servers.NODELAY_CLASS.rsplit(".", 1)
+    assert cls in (ROOT / Path(*module.split("."))).with_suffix(".py").read_text()
 
 
 def test_environment_yml_lists_the_same_dependencies():

@@ -60,11 +60,13 @@ def test_postbuild_installs_avicviz_and_opens_the_first_lesson(clone, tmp_path):
     r = subprocess.run(["bash", "postBuild"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     r = subprocess.run([str(venv / "bin" / "python"), "-c",
-                        "import avicviz, avicviz.demo as d; print(avicviz.__file__); print(d.demos_dir())"],
+                        "import avicviz, avicviz.demo as d, avicviz.kernel_socket; print(avicviz.__file__); "
+                        "print(d.demos_dir())"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     pkg, demos = r.stdout.split()
     assert pkg.startswith(str(site)) and demos.startswith(str(site))
     conf = json.loads((venv / "etc" / "jupyter" / "jupyter_server_config.d" / "avicviz.json").read_text())
+    assert conf["ServerApp"]["kernel_websocket_connection_class"] == servers.NODELAY_CLASS
     url = conf["ServerApp"]["default_url"]
     assert url.startswith("/lab/tree/")
     assert (clone / url.removeprefix("/lab/tree/")).is_file()  # the notebook exists in the image's folder

@@ -174,7 +174,8 @@ def jupyter_lab(root_dir: str | os.PathLike, timeout: float = 60) -> contextlib.
              f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
              f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
              "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
-             "--ServerApp.open_browser=False"]
+             "--ServerApp.open_browser=False",
+             f"--ServerApp.kernel_websocket_connection_class={servers.NODELAY_CLASS}"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             c.append("--allow-root")
         return c

@@ -104,6 +104,8 @@ def _slider_changes_kernel_readout_and_pixels(page, panel, fig):
                            arg=[explorer_readout.element_handle(), e_after["readout"].replace(" ", "")],
                            timeout=10_000)
     assert " ".join(explorer_readout.inner_text().split()) != readout_before
+    # make lab's setting: the kernel websocket sends the kernel's answers at once (no Nagle delay)
+    assert "sends without delay (TCP_NODELAY)" in lab.log.read_text(errors="replace")
 
 
 def test_at_1024_px_with_the_file_browser_open_no_picture_is_cut_off(lab, browser, artifacts):

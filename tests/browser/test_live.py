@@ -23,6 +23,8 @@ def test_a_mouse_drag_paints_while_dragging_and_ends_on_the_final_value(demo, de
     slider = explorer_box(fig).locator(SLIDER).first
     canvas = fig.locator("canvas").first
     drag = drag_slider(page, slider, canvas)
+    # the page's kernel websocket sends the kernel's small answers at once (no Nagle delay)
+    assert "sends without delay (TCP_NODELAY)" in demo_server.log.read_text(errors="replace")
     assert drag.during >= 3, f"{demo}: only {drag.during} pictures during a {drag.duration_ms:.0f} ms drag"
     # the picture on screen is the kernel-side render of the final value
     label = slider.locator(".widget-label").first.inner_text().strip()
