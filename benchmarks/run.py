@@ -403,6 +403,7 @@ class DragRow:
     release_ms: float | None
     note: str = ""
     idle_ms: float | None = None  # the same drag of a slider connected to nothing
+    shown_fps: float | None = None  # answers per second the learner saw: a new picture or readout
 
     @property
     def slowdown(self) -> float | None:
@@ -412,7 +413,7 @@ class DragRow:
 
     @property
     def meets(self) -> bool:
-        return (self.fps is not None and self.fps >= TARGET_DRAG_FPS
+        return (self.shown_fps is not None and self.shown_fps >= TARGET_DRAG_FPS
                 and self.slowdown is not None and self.slowdown <= TARGET_DRAG_SLOWDOWN
                 and self.release_ms is not None and self.release_ms <= TARGET_RELEASE_MS)
 
@@ -453,7 +454,8 @@ def drag_row(harness: Any, page: Any, where: str, name: str, slider: Any, canvas
     return DragRow(where, name, statistics.median(d.per_second for d in drags),
                    statistics.median(d.duration_ms for d in drags),
                    statistics.median(rel) if rel else 0.0,
-                   f"{statistics.median(d.during for d in drags):.0f} pictures during the drag")
+                   f"{statistics.median(d.during for d in drags):.0f} pictures during the drag",
+                   shown_fps=statistics.median(d.shown_per_second for d in drags))
 
 
 def browser_drags() -> list[DragRow]:
@@ -618,15 +620,17 @@ def table(rows: list[Row]) -> str:
 
 def drag_table(rows: list[DragRow]) -> str:
     """The drag measurements as Markdown."""
-    head = ("| where | slider | pictures per second during the drag | drag slowed by (vs idle slider) "
-            "| last picture after release | target met |\n|---|---|---:|---:|---:|:-:|\n")
+    head = ("| where | slider | answers seen per second during the drag (picture or readout) "
+            "| pictures per second | drag slowed by (vs idle slider) "
+            "| last picture after release | target met |\n|---|---|---:|---:|---:|---:|:-:|\n")
     lines = []
     for r in rows:
         if r.fps is None:
-            lines.append(f"| {r.where} | {r.name} | not measured: {r.note} | | | - |")
+            lines.append(f"| {r.where} | {r.name} | not measured: {r.note} | | | | - |")
             continue
         slow = f"{(r.slowdown - 1) * 100:+.0f}%" if r.slowdown is not None else "?"
-        lines.append(f"| {r.where} | {r.name} ({r.note}) | {r.fps:.1f} | {slow} | {r.release_ms:.0f} ms | "
+        shown = f"{r.shown_fps:.1f}" if r.shown_fps is not None else "?"
+        lines.append(f"| {r.where} | {r.name} ({r.note}) | {shown} | {r.fps:.1f} | {slow} | {r.release_ms:.0f} ms | "
                      f"{'yes' if r.meets else 'NO'} |")
     return head + "\n".join(lines) + "\n"
 
@@ -711,7 +715,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{'yes' if median <= TARGET_BROWSER_MS else 'NO'} |")
     if drags:
         md += ["", f"Mouse drags in Chromium ({len(DRAG_LEGS)} legs of {DRAG_STEPS} pointer moves, "
-               f"median of 3). Targets: >= {TARGET_DRAG_FPS:g} pictures per second, the drag slowed by "
+               f"median of 3). Targets: >= {TARGET_DRAG_FPS:g} answers per second (a new picture, or a new "
+               "readout where a slider's range leaves the picture as it is), the drag slowed by "
                f"<= {(TARGET_DRAG_SLOWDOWN - 1) * 100:.0f}%, the last picture <= {TARGET_RELEASE_MS:g} ms "
                "after release.", "", drag_table(drags)]
     notes = ROOT / "benchmarks" / "notes.md"

@@ -49,7 +49,8 @@ class Bars(Explorer):
 class Browser:
     """Stands in for the browser end of a Picture: keeps the pictures it receives and paints
     them onto its own pixel array the way the front end does (a full picture replaces the
-    canvas, a part is put at its place), and says "painted" only when told to."""
+    canvas, a part is put at its place), and says "painted" for a picture that asks for it, when
+    told to."""
 
     def __init__(self, ex, ratio=1):
         self.ex = ex
@@ -66,7 +67,7 @@ class Browser:
                 self.screen = np.zeros((content["height"], content["width"], 4), np.uint8)
             y, x = content["y"], content["x"]
             self.screen[y:y + part.shape[0], x:x + part.shape[1]] = part
-            if ack:
+            if ack and content["ack"]:
                 self.ex.picture._message(self.ex.picture, {"type": "painted", "seq": content["seq"]}, [])
 
 
@@ -122,11 +123,25 @@ def test_a_hundred_values_during_one_picture_give_a_handful_of_draws_ending_on_t
     start = ex.pictures
     for v in list(range(1, 7)) * 16 + [8, 9, 10, 4]:  # 100 values while a picture is in flight
         ex.controls["n"].value = v
-    assert ex.pictures - start == picture_module.WINDOW  # the rest wait for "painted"
+    # the window holds the full picture (painted, not yet confirmed) and one more
+    assert ex.pictures - start == picture_module.WINDOW - 1  # the rest wait for "painted"
     for _ in range(5):
         b.paint_all()
-    assert ex.pictures - start == picture_module.WINDOW + 1 and ex.params["n"] == 4
+    assert ex.pictures - start == picture_module.WINDOW and ex.params["n"] == 4
     assert ex.model == 4 and np.array_equal(b.screen, _truth(ex))
+
+
+def test_only_the_picture_that_fills_the_window_asks_for_a_painted_answer():
+    ex = Bars()
+    b = Browser(ex)
+    asked = []
+    for v in [4, 5, 6, 8, 9, 10, 1, 2]:  # not the starting value (3), nor 7 (broken on purpose)
+        ex.controls["n"].value = v
+        asked += [c["ack"] for c, _ in b.inbox]
+        b.paint_all()
+    w = picture_module.WINDOW
+    assert asked == ([False] * (w - 1) + [True]) * (len(asked) // w) + [False] * (len(asked) % w)
+    assert len(asked) == 9 and ex.model == 2 and np.array_equal(b.screen, _truth(ex))
 
 
 def test_a_picture_never_acknowledged_does_not_block_forever(monkeypatch):

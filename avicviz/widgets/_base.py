@@ -142,6 +142,7 @@ class Explorer:
         self.canvas = FigureCanvasAgg(self.figure)
         self.picture = Picture(on_view=self._on_view, on_painted=self._on_painted)
         self.readout = W.HTML(layout=W.Layout(min_height="2.5em"))
+        self.readout.add_class("avicviz-readout")
         self.error = W.HTML(layout=W.Layout(min_height="0"))
         self.reset_button = W.Button(description="Reset", tooltip="back to the default settings",
                                      layout=W.Layout(width="6em"))

@@ -2,10 +2,13 @@
 
 The kernel renders a figure with Agg (public blitting API), finds the box of pixels that changed
 since the last picture it sent, and sends that box as a PNG in a binary buffer.  The browser
-paints it into a ``<canvas>`` with ``drawImage`` and answers "painted".  While pictures wait to be
-painted no other picture is sent: values that arrive meanwhile are not drawn, only the last one is
-(latest wins).  So a slider dragged faster than pictures can be drawn never builds a backlog.
-Two pictures may be on their way at once, so that the kernel draws while the browser paints.
+paints it into a ``<canvas>`` with ``drawImage``.  At most ``WINDOW`` pictures are sent before the
+browser confirms that it has painted them: the picture that fills the window asks for a "painted"
+answer, and until it comes no other picture is sent; values that arrive meanwhile are not drawn,
+only the last one is (latest wins).  So a slider dragged faster than pictures can be drawn never
+builds a backlog, and the kernel draws the next picture while the browser paints the last one.
+Only one picture in ``WINDOW`` is answered: in JupyterLab every message to the kernel costs the
+page a "busy" and an "idle" status update, and the answers were half of those messages.
 
 The canvas is scaled to the width of its output area (never wider than the figure's own size),
 and the kernel renders at the browser's device pixel ratio so that it stays sharp on 2x screens.
@@ -48,7 +51,7 @@ function render({ model, el }) {
       ctx.drawImage(bmp, msg.x, msg.y);
       bmp.close();
     } finally {
-      model.send({ type: "painted", seq: msg.seq });
+      if (msg.ack) model.send({ type: "painted", seq: msg.seq });
     }
   }
   const onMessage = (msg, buffers) => {
@@ -71,8 +74,8 @@ _CSS = """
 
 #: A picture not acknowledged within this many seconds is taken as lost (a closed page).
 ACK_TIMEOUT = 2.0
-#: Pictures sent and not yet painted, at most: two lets the kernel draw the next picture while
-#: the browser paints the last one; any more would only queue stale pictures.
+#: Pictures sent since the browser last said "painted", at most: two lets the kernel draw the next
+#: picture while the browser paints the last one; any more would only queue stale pictures.
 WINDOW = 2
 
 
@@ -135,8 +138,8 @@ class Picture(anywidget.AnyWidget):
 
     @property
     def busy(self) -> bool:
-        """True while as many pictures as ``WINDOW`` are sent and not yet painted (and not
-        given up as lost)."""
+        """True while ``WINDOW`` pictures are sent since the last one the browser said it painted
+        (and that picture is not given up as lost)."""
         return (self.has_view and self.sent - self._acked >= WINDOW
                 and time.monotonic() - self._sent_at < ACK_TIMEOUT)
 
@@ -159,7 +162,8 @@ class Picture(anywidget.AnyWidget):
         self._sent_at = time.monotonic()
         h, w = rgba.shape[:2]
         self.send({"type": "picture", "seq": self.sent, "full": (r0, r1, c0, c1) == (0, h, 0, w),
-                   "x": c0, "y": r0, "width": w, "height": h, "ratio": self.ratio}, [png])
+                   "x": c0, "y": r0, "width": w, "height": h, "ratio": self.ratio,
+                   "ack": self.sent - self._acked >= WINDOW}, [png])
         return len(png)
 
     def _message(self, _widget, content, _buffers) -> None:

@@ -59,6 +59,7 @@ SLIDER_HANDLE = ".noUi-handle"
 SLIDER_READOUT = ".widget-readout"
 FIGURE = ".avicviz-picture"
 CANVAS = ".avicviz-picture canvas"
+READOUT = ".avicviz-readout"
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -620,17 +621,24 @@ def shutdown_kernel(page, notebook: str) -> None:
 
 # ---- live drags ----------------------------------------------------------------------------------
 
-_RECORD_JS = """(canvas) => {
-  // every picture painted into the canvas, stamped (the explorer's picture paints with drawImage)
+_RECORD_JS = """([canvas, readout]) => {
+  // every picture painted into the canvas (the explorer's picture paints with drawImage) and
+  // every change of the explorer's readout text, stamped
   const ctx = canvas.getContext('2d');
-  const paints = [];
+  const paints = [], texts = [];
   const draw = ctx.drawImage;
   ctx.drawImage = function (...args) { paints.push(performance.now()); return draw.apply(this, args); };
+  if (readout) {
+    let last = readout.innerText;
+    new MutationObserver(() => {
+      if (readout.innerText !== last) { last = readout.innerText; texts.push(performance.now()); }
+    }).observe(readout, {subtree: true, childList: true, characterData: true});
+  }
   const marks = {};
   const mark = (name) => (e) => { if (!(name in marks)) marks[name] = performance.now(); };
   document.addEventListener('pointerdown', mark('down'), {capture: true, once: true});
   document.addEventListener('pointerup', mark('up'), {capture: true, once: true});
-  window.__avicvizDrag = {paints, marks};
+  window.__avicvizDrag = {paints, texts, marks};
 }"""
 
 
@@ -642,10 +650,24 @@ class Drag:
     duration_ms: float   # pointer down to pointer up
     after_ms: float | None  # pointer up to the last picture painted after it (None: none)
     value: str           # the slider's value at the end
+    shown: int = 0       # answers seen between pointer down and up: new pictures or new readouts
 
     @property
     def per_second(self) -> float:
         return self.during / (self.duration_ms / 1000) if self.duration_ms else 0.0
+
+    @property
+    def shown_per_second(self) -> float:
+        """Answers per second a learner saw during the drag: a new picture, a new readout or both
+        (a slider's range where the picture stays the same still changes the readout)."""
+        return self.shown / (self.duration_ms / 1000) if self.duration_ms else 0.0
+
+
+def _moments(stamps: list[float], gap: float = 4.0) -> list[float]:
+    """Time stamps with those closer than ``gap`` ms to the previous one merged (one picture may
+    be painted in several calls, one readout changed in several mutations)."""
+    stamps = sorted(stamps)
+    return [t for i, t in enumerate(stamps) if i == 0 or t - stamps[i - 1] > gap]
 
 
 def drag_slider(page, slider_locator, canvas_locator, legs=(0.25, 0.02, 0.2), steps: int = 30,
@@ -657,7 +679,9 @@ def drag_slider(page, slider_locator, canvas_locator, legs=(0.25, 0.02, 0.2), st
     handle = slider_locator.locator(SLIDER_HANDLE).first
     track = slider_locator.locator(".noUi-target, .slider-container").first
     handle.scroll_into_view_if_needed()
-    page.evaluate(_RECORD_JS, canvas_locator.element_handle())
+    readout = explorer_box(canvas_locator).locator(READOUT)
+    page.evaluate(_RECORD_JS, [canvas_locator.element_handle(),
+                               readout.first.element_handle() if readout.count() else None])
     hb, tb = handle.bounding_box(), track.bounding_box()
     y = hb["y"] + hb["height"] / 2
     page.mouse.move(hb["x"] + hb["width"] / 2, y)
@@ -668,11 +692,13 @@ def drag_slider(page, slider_locator, canvas_locator, legs=(0.25, 0.02, 0.2), st
     wait_canvas_stable(canvas_locator, quiet=settle)
     rec = page.evaluate("() => window.__avicvizDrag")
     down, up = rec["marks"]["down"], rec["marks"]["up"]
-    stamps = sorted(rec["paints"])
-    merged = [t for i, t in enumerate(stamps) if i == 0 or t - stamps[i - 1] > 4]
+    merged = _moments(rec["paints"])
     during = sum(down <= t <= up for t in merged)
+    # one answer of the kernel changes the readout and the picture in separate frames: count the
+    # answers seen as the larger of the two counts, never their sum
+    shown = max(during, sum(down <= t <= up for t in _moments(rec["texts"])))
     later = [t for t in merged if t > up]
-    return Drag(during, up - down, (later[-1] - up) if later else None, slider_value(slider_locator))
+    return Drag(during, up - down, (later[-1] - up) if later else None, slider_value(slider_locator), shown)
 
 
 def canvas_pixels(canvas_locator):
