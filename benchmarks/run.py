@@ -497,6 +497,113 @@ def browser_drags() -> list[DragRow]:
     return rows
 
 
+#: Issue 9's two public routes side by side on the same one-bar figure, in Voilà: (name, code,
+#: figure selector).  Route a is ipympl with matplotlib's documented blitting pattern (the
+#: background kept on every ``draw_event``, ``restore_region`` + ``draw_artist`` + ``blit``);
+#: route b is avicviz's Picture; the third is plain ipympl ``set_xdata`` + ``draw_idle``.
+_IPYMPL = "import matplotlib\nmatplotlib.use('module://ipympl.backend_nbagg')\n"
+ROUTE_CASES = (
+    ("route a: ipympl + documented blitting", _IPYMPL + """import matplotlib.pyplot as plt
+import ipywidgets as W
+plt.ioff()
+fig, ax = plt.subplots(figsize=(6, 2))
+ax.set_xlim(0, 100)
+ax.set_ylim(0, 1)
+line, = ax.plot([0, 5], [0.5, 0.5], lw=8, animated=True)
+fig.canvas.header_visible = False
+kept = {}
+
+def on_draw(event):  # after every full draw: keep the background, draw the bar on it
+    kept["bg"] = fig.canvas.copy_from_bbox(fig.bbox)
+    ax.draw_artist(line)
+
+fig.canvas.mpl_connect("draw_event", on_draw)
+slider = W.IntSlider(value=5, min=0, max=100)
+
+def on_change(change):
+    line.set_xdata([0, change["new"]])
+    if "bg" not in kept:
+        fig.canvas.draw_idle()
+        return
+    fig.canvas.restore_region(kept["bg"])
+    ax.draw_artist(line)
+    fig.canvas.blit(fig.bbox)
+
+slider.observe(on_change, names="value")
+W.VBox([slider, fig.canvas])""", ".jupyter-matplotlib"),
+    ("route b: avicviz Picture (anywidget)", _FLOOR_CELLS[0].replace("%matplotlib widget\n", ""), ".avicviz-picture"),
+    ("ipympl set_xdata + draw_idle", _IPYMPL + _FLOOR_CELLS[1].replace(
+        "import matplotlib.pyplot as plt", "import matplotlib.pyplot as plt\nimport ipywidgets as W"), ".jupyter-matplotlib"),
+)
+
+
+@dataclass
+class RouteRow:
+    name: str
+    key_ms: float | None
+    key_p95_ms: float | None
+    drag: DragRow
+
+
+def browser_routes(repeats: int) -> list[RouteRow]:
+    """Key presses and mouse drags on the one-bar figure of each route, each in its own Voilà page."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    import harness  # type: ignore[import-not-found]
+
+    if not harness.find_chromium():
+        return []
+    import nbformat
+
+    out: list[RouteRow] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "routes"
+        root.mkdir()
+        for i, (_name, code, _sel) in enumerate(ROUTE_CASES + (("idle", _FLOOR_CELLS[-1], ""),)):
+            nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+                "name": "python3", "display_name": "Python 3", "language": "python"}})
+            nb.cells = [nbformat.v4.new_code_cell(code)]
+            nbformat.write(nb, root / f"case{i}.ipynb")
+        with harness.voila(root) as server, harness.browser() as b:
+            page = harness.new_page(b)
+            page.goto(server.voila_url(f"case{len(ROUTE_CASES)}.ipynb"), wait_until="domcontentloaded")
+            page.locator(harness.SLIDER).first.wait_for(timeout=60_000)
+            idle = idle_drag_ms(harness, page, page.locator(harness.SLIDER).first)
+            for i, (name, _code, sel) in enumerate(ROUTE_CASES):
+                try:
+                    page.goto(server.voila_url(f"case{i}.ipynb"), wait_until="domcontentloaded")
+                    fig = page.locator(sel).first
+                    fig.wait_for(timeout=60_000)
+                    slider = page.locator(harness.SLIDER).first
+                    canvas = fig.locator("canvas").first
+                    harness.wait_canvas_stable(canvas, quiet=1.0)
+                    presses = _presses(harness, page, slider, canvas, repeats)
+                    drag = drag_row(harness, page, "Voilà", name, slider, canvas)
+                    drag.idle_ms = idle
+                    out.append(RouteRow(name, statistics.median(presses) if presses else None,
+                                        summarise([x / 1000 for x in presses])[1] if presses else None, drag))
+                except Exception as e:  # reported, the benchmark never fails
+                    out.append(RouteRow(name, None, None, DragRow("Voilà", name, None, None, None,
+                                                                  f"failed: {type(e).__name__}: {e}")))
+    return out
+
+
+def route_table(rows: list[RouteRow]) -> str:
+    """The routes compared, as Markdown."""
+    head = ("| route (one-bar figure, Voilà) | key press -> changed pixels, median / p95 | "
+            "pictures per second during a drag | drag slowed by | last picture after release |\n"
+            "|---|---:|---:|---:|---:|\n")
+    lines = []
+    for r in rows:
+        d = r.drag
+        key = f"{r.key_ms:.0f} / {r.key_p95_ms:.0f} ms" if r.key_ms is not None else "not measured"
+        if d.fps is None:
+            lines.append(f"| {r.name} | {key} | not measured: {d.note} | | |")
+            continue
+        slow = f"{(d.slowdown - 1) * 100:+.0f}%" if d.slowdown is not None else "?"
+        lines.append(f"| {r.name} | {key} | {d.fps:.1f} | {slow} | {d.release_ms:.0f} ms |")
+    return head + "\n".join(lines) + "\n"
+
+
 #: Drags measured in JupyterLab by browser_latency() (it has the lessons open anyway).
 LAB_DRAGS: list[DragRow] = []
 
@@ -688,6 +795,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # reported, the benchmark never fails
             drags = [DragRow("Voilà", "browser", None, None, None, f"failed: {type(e).__name__}: {e}")]
         drags += LAB_DRAGS
+    routes: list[RouteRow] = []
+    if not args.no_browser:
+        try:
+            routes = browser_routes(args.browser_repeats)
+        except Exception as e:  # reported, the benchmark never fails
+            print(f"routes not measured: {type(e).__name__}: {e}")
 
     md = ["# Interactivity benchmark results", "",
           f"Machine: {machine()}.", "",
@@ -719,6 +832,10 @@ def main(argv: list[str] | None = None) -> int:
                "readout where a slider's range leaves the picture as it is), the drag slowed by "
                f"<= {(TARGET_DRAG_SLOWDOWN - 1) * 100:.0f}%, the last picture <= {TARGET_RELEASE_MS:g} ms "
                "after release.", "", drag_table(drags)]
+    if routes:
+        md += ["", "The two public routes of issue 9 side by side on the same one-bar figure (Voilà, "
+               f"{args.browser_repeats} key presses after two warm-ups, then the standard drag):", "",
+               route_table(routes)]
     notes = ROOT / "benchmarks" / "notes.md"
     if notes.exists():  # the hand-written analysis: what was tried, what bounds the rest
         md += ["", notes.read_text().rstrip()]
