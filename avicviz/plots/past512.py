@@ -104,15 +104,18 @@ def path_grid(report: VMReport) -> np.ndarray:
     return codes.reshape(GRID_ROWS, GRID_COLUMNS)
 
 
-def vm_title(report: VMReport) -> str:
+def vm_title(report: VMReport, with_count: bool = True) -> str:
     """One-line verdict: size, release, CPU, guest mode, starts or not, AVIC on or why not.
+
+    ``with_count=False`` leaves out the vCPU count (the past-512 explorer shows the count in its
+    readout, so that its title stays the same while a slider changes only the count).
 
     >>> vm_title(simulate(600, kernel="6.17"))
     '600 vCPUs on v6.17 (CPU x2avic, x2APIC guest): starts; AVIC INHIBITED by APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG'
-    >>> vm_title(simulate(600, kernel="6.3"))
-    '600 vCPUs on v6.3 (CPU x2avic, x2APIC guest): DOES NOT START (vCPU #512 fails)'
+    >>> vm_title(simulate(600, kernel="6.3"), with_count=False)
+    'v6.3 (CPU x2avic, x2APIC guest): DOES NOT START (vCPU #512 fails)'
     """
-    head = (f"{report.vcpus} vCPUs on {report.kernel.name} (CPU {report.cpu}, "
+    head = ((f"{report.vcpus} vCPUs on " if with_count else "") + f"{report.kernel.name} (CPU {report.cpu}, "
             f"{'x2APIC' if report.guest_apic == 'x2apic' else 'xAPIC'} guest"
             + (", partial-AVIC WHAT-IF" if report.policy == "partial-avic" else "") + ")")
     if not report.starts:
@@ -185,8 +188,8 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
     return arts
 
 
-def update_vm_paths(arts: VMPathArtists, report: VMReport) -> None:
-    """Show another VM in the same artists."""
+def update_vm_paths(arts: VMPathArtists, report: VMReport, with_count: bool = True) -> None:
+    """Show another VM in the same artists (``with_count``: as :func:`vm_title`)."""
     show_codes(arts, path_grid(report))
     if report.max_index is None:  # kvm_amd avic=0: no physical APIC ID table at all
         arts.boundary.set_data([], [])
@@ -199,7 +202,7 @@ def update_vm_paths(arts: VMPathArtists, report: VMReport) -> None:
         texts = arts.legend.get_texts()
         for i, (label, n) in enumerate(legend_entries(report)):
             texts[i].set_text(f"{label} ({n})")
-    arts.title.set_text(vm_title(report))
+    arts.title.set_text(vm_title(report, with_count))
 
 
 # ---- (b) the sweep over vCPU counts --------------------------------------------------------

@@ -7,7 +7,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
+from ..plots.past512 import (vm_title, ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
                              show_codes, vm_paths)
@@ -125,12 +125,14 @@ class Past512Explorer(Explorer):
             self.readout.value = ("<b>Does not start:</b> " + html.escape(r.message))
             return
         self.model = r
-        update_vm_paths(self._arts, r)
+        # the title without the count: it stays the same while only the count changes (text is
+        # the slowest thing matplotlib draws); the readout starts with the whole verdict
+        update_vm_paths(self._arts, r, with_count=False)
         self.readout.value = self._readout(r)
 
     def _readout(self, r) -> str:
         p = self.params
-        parts = []
+        parts = [f"<b>{html.escape(vm_title(r))}</b>"]
         if p["sizing"] == "topology":
             t = self.topology()
             w, off = t.widths(), t.offsets()
