@@ -30,7 +30,7 @@ from matplotlib.text import Text
 from ..cost import ASSUMED_COSTS, COST_SOURCE, expected_cost, report_cost
 from ..releases import release, release_ranges
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
-from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, colour_cells, new_figure
+from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, cell_image, colour_cells, new_figure
 
 __all__ = [
     "GRID_COLUMNS", "GRID_ROWS", "NO_VCPU", "PATH_LABELS", "ASSUMED_COSTS", "COST_SOURCE",
@@ -162,7 +162,7 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
     ``legend=False`` leaves the legend out (explorers show it as HTML, which redraws faster).
     """
     codes = path_grid(report)
-    image = ax.imshow(colour_cells(codes, CODE_COLOURS), interpolation="nearest", aspect="auto")
+    image = cell_image(ax, colour_cells(codes, CODE_COLOURS))
     pages = [ax.axhline(page * 4 - 0.5, color="white", lw=1.2)
              for page in range(1, GRID_ROWS * GRID_COLUMNS // 512)]
     ax.set_yticks([p * 4 - 0.5 for p in range(8)],

@@ -2,7 +2,7 @@
 
 One 4 KiB page holds 512 eight-byte entries; the grid draws each page as 16 rows of 32 entries,
 pages stacked top to bottom (v6.19 tables on X2AVIC_EXT CPUs have up to 8 pages).  Entry ``i``
-sits in row ``i // 32``, column ``i % 32``.  The whole table is ONE ``imshow`` image, so an
+sits in row ``i // 32``, column ``i % 32``.  The whole table is ONE image (a :class:`CellImage`), so an
 8-page table costs no more artists than a 1-page one.
 """
 
@@ -23,7 +23,7 @@ from ..bitfield import Layout
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
 from ..releases import release, release_ranges
 from ..tables import HW_MAX_INDEX, PhysicalTable, encode_entry, physical_table
-from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, colour_cells, new_figure
+from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, cell_image, colour_cells, new_figure
 from .bits import BitFieldArtists, bitfield, update_bitfield
 
 __all__ = [
@@ -104,8 +104,7 @@ def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True) -> Phy
     """
     grid = _grid(table)
     rows = grid.shape[0]
-    im = ax.imshow(colour_cells(grid, _STATE_COLOURS), interpolation="nearest", aspect="auto",
-                   extent=(0, COLUMNS, rows, 0))
+    im = cell_image(ax, colour_cells(grid, _STATE_COLOURS), extent=(0, COLUMNS, rows, 0))
     bx, by = boundary_xy(table.max_index, table.entries.size)
     (line,) = ax.plot(bx, by, color=PALETTE["black"], lw=2.0, solid_joinstyle="miter",
                       label="max index ends here")
