@@ -30,3 +30,49 @@ def test_source_names_only_okabe_ito_or_grey(path):
         assert colour.upper() in OKABE_ITO or _grey(colour.upper()), f"{path.name} uses {colour}"
     named = re.findall(r"""colou?r\s*=\s*["'](red|green|blue|orange|yellow|purple|magenta|cyan|C\d)["']""", text)
     assert named == [], f"{path.name} uses matplotlib's own colours {named}"
+
+
+@pytest.mark.parametrize("dpi", [100, 200])
+@pytest.mark.parametrize("shape, extent", [((32, 128), None), ((16, 32), (0, 32, 16, 0)), ((7, 5), (0, 5, 7, 0))])
+def test_cell_image_draws_the_pixels_matplotlib_draws(shape, extent, dpi):
+    """CellImage's own nearest-neighbour scaling equals matplotlib's, pixel for pixel."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import AxesImage
+    from avicviz.plots._style import CellImage, cell_image, colour_cells, new_figure
+
+    codes = np.random.default_rng(1).integers(0, 4, shape)
+    rgba = colour_cells(codes, ["#000000", "#E69F00", "#56B4E9", "#FFFFFF"])
+    kw = {} if extent is None else {"extent": extent}
+    pictures = []
+    for fast in (True, False):
+        fig = new_figure(9.3, 4.1)
+        fig.set_dpi(dpi)
+        ax = fig.add_subplot()
+        im = cell_image(ax, rgba, **kw) if fast else ax.imshow(rgba, interpolation="nearest", aspect="auto", **kw)
+        assert isinstance(im, CellImage) == fast and isinstance(im, AxesImage)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        pictures.append(np.asarray(canvas.buffer_rgba()).copy())
+    assert np.array_equal(*pictures)
+
+
+def test_cell_image_scales_opaque_cells_itself(monkeypatch):
+    """The fast path is taken for an opaque grid of bytes (matplotlib's resampling is not called),
+    and matplotlib draws anything else (here: a translucent image)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import AxesImage
+    from avicviz.plots._style import cell_image, colour_cells, new_figure
+
+    calls = []
+    real = AxesImage.make_image
+    monkeypatch.setattr(AxesImage, "make_image", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    fig = new_figure(6.0, 3.0)
+    im = cell_image(fig.add_subplot(), colour_cells(np.eye(8, dtype=int), ["#000000", "#E69F00"]))
+    FigureCanvasAgg(fig).draw()
+    assert calls == []
+    im.set_alpha(0.5)
+    FigureCanvasAgg(fig).draw()
+    assert calls == [1]
+

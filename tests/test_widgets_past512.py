@@ -26,10 +26,10 @@ def _check_past512(e):
     if isinstance(r, av.VMReport):
         shown = r.apic_ids < 4096
         assert np.array_equal(codes[r.apic_ids[shown]], r.ipi_path[shown])
-        # the figure's title is the verdict without the count; the readout starts with all of it
-        assert e._arts.title.get_text() == P.vm_title(r, with_count=False)
         text = plain_text(e.readout.value)
-        assert text.startswith(P.vm_title(r)) and text.startswith(f"{r.vcpus} vCPUs on ")
+        # the verdict is the readout's first line (the figure's title stays put)
+        assert text.startswith(P.vm_title(r))
+        assert e._arts.title.get_text() == Past512Explorer.grid_title
         if r.avic_enabled:
             assert f"accelerated vCPUs {r.accelerated_vcpus} of {r.vcpus}" in text
         else:  # kvm_amd avic=0: no AVIC table at all, every interrupt emulated
@@ -37,8 +37,8 @@ def _check_past512(e):
             assert "AVIC: off (kvm_amd avic=0" in text
     else:  # KVM refused the whole VM
         assert (codes == P.NO_VCPU).all()
-        assert e._arts.title.get_text().startswith("KVM refuses this VM")
-        assert "Does not start" in e.readout.value
+        assert plain_text(e.readout.value).startswith("KVM refuses this VM. Does not start: ")
+        assert e._arts.title.get_text() == Past512Explorer.grid_title
 
 
 @pytest.mark.parametrize("sizing", ["count", "topology"])
@@ -84,12 +84,12 @@ def test_past512_topology_padding_reaches_671():
     assert e.model.max_apic_id == 495 and e.model.avic_active
     e.set(policy="partial-avic", sockets=3, cores=160)
     assert e.model.avic_active and e.model.accelerated_vcpus == 320  # sockets 0 and 1: ids 0..159 and 256..415
-    assert "partial-AVIC WHAT-IF" in e._arts.title.get_text()
+    assert "partial-AVIC WHAT-IF" in plain_text(e.readout.value)
 
 
 def test_past512_refused_vm_is_shown_not_raised():
     e = Past512Explorer(kernel="4.7", vcpus=4096)
-    assert "beyond KVM's vCPU-ID limit on v4.7" in e._arts.title.get_text()
+    assert "beyond KVM's vCPU-ID limit on v4.7" in plain_text(e.readout.value)
     e.set(kernel="6.19", vcpus=1024)  # back to a VM that exists: the artists recover
     assert e.model.starts and len(e._arts.boundary.get_data()[0]) > 0
 
@@ -129,6 +129,21 @@ def test_sweep_exact_points():
     assert "v6.3..v6.5 512 512 512" in plain_text(e.readout.value)
     assert "v6.19 1024 1024 1024" in plain_text(e.readout.value)
     assert "no kernel implements" in e.readout.value
+    # the settings are the readout's first lines; the highlighted panel's title is bold
+    assert plain_text(e.readout.value).startswith(
+        "CPU x2avic-ext, x2APIC guest: share of IPIs to a random vCPU that need no VM exit; "
+        "dashed: what-if, not in any kernel: partial AVIC. assumed: kvm_amd avic=1, KVM_MAX_VCPUS: "
+        "each release's default.")
+    assert e._arts.title.get_text() == SweepExplorer.chart_title
+    label = e.highlight_label
+    assert label.get_visible() and label.get_text() == "v6.3..v6.5" and label.get_fontweight() == "bold"
+    e.render()
+    r = e.canvas.get_renderer()
+    under = e._arts.panel_titles[[s.kernel.range_name for s in e.model].index("v6.3..v6.5")].get_window_extent(r)
+    assert label.get_window_extent(r).x0 == pytest.approx(under.x0, abs=0.5)
+    assert label.get_window_extent(r).y0 == pytest.approx(under.y0, abs=0.5)
+    e.set(highlight="")
+    assert not e.highlight_label.get_visible()
 
 
 def test_cost_every_control_every_value():
@@ -145,6 +160,11 @@ def test_cost_every_control_every_value():
             my = e._arts.marker.get_ydata()[0]
             assert (np.isnan(my) and np.isnan(y[p["vcpus"] - 1])) or my == y[p["vcpus"] - 1]
             assert e._arts.levels["accelerated"].get_ydata()[0] == p["accelerated"]
+            # release, CPU and KVM_MAX_VCPUS: the readout's first line, the figure's title fixed
+            assert plain_text(e.readout.value).startswith(
+                f"Expected IPI latency on {e.model.kernel.range_name}, CPU {p['cpu']} (IPIs to a "
+                f"random vCPU; {e.model.kvm_max_vcpus_text})")
+            assert e._arts.title.get_text() == CostExplorer.chart_title
         e.reset()
 
 

@@ -36,6 +36,8 @@ def test_defaults(table):
     assert cells.size == 512
     assert int((cells > 0).sum()) == 300 and int((cells == 2).sum()) == 225
     assert "max index 511 (0x1FF)" in plain_text(table.readout.value)
+    assert plain_text(table.readout.value).startswith(f"{table.model.kernel.name}: max index")
+    assert table.grid.title.get_text() == table.grid_title  # the figure's title stays put
     assert "the VM starts" in table.readout.value
     assert "225 with IsRunning = 1" in table.readout.value
 

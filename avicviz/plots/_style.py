@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.transforms import Affine2D, Bbox, IdentityTransform, TransformedBbox
 
 __all__ = ["PALETTE", "FIELD_COLOURS", "STATE_COLOURS", "PATH_COLOURS", "RELEASE_COLOURS",
-           "field_colour", "new_figure"]
+           "field_colour", "new_figure", "CellImage", "cell_image"]
 
 #: Okabe-Ito colours, safe for the common colour-vision deficiencies.
 PALETTE = {
@@ -89,3 +92,65 @@ def colour_cells(codes: np.ndarray, colours: list[str]) -> np.ndarray:
     if codes.size and not (0 <= codes.min() and codes.max() < len(table)):
         raise ValueError(f"codes must lie in 0..{len(table) - 1}, got {codes.min()}..{codes.max()}")
     return table[codes]
+
+
+class CellImage(AxesImage):
+    """An image of coloured cells (RGBA bytes, see :func:`colour_cells`) scaled up to the screen by
+    picking, for every screen pixel, the cell under its centre (nearest neighbour), in bytes.
+
+    matplotlib's own resampling converts the screen-sized picture to floats and back (for
+    premultiplied alpha), several milliseconds for a grid the width of a figure; cells are opaque
+    and need none of that.  Anything else (a float, masked or translucent image, a non-affine or
+    rotated transform, an unclipped image, an unsampled backend) is drawn by matplotlib as usual.
+    Public API only: ``make_image`` is the documented hook that draws an image, and
+    ``tests/test_colours.py`` checks the pixels against ``imshow`` on every matplotlib tested.
+    """
+
+    def make_image(self, renderer, magnification=1.0, unsampled=False):
+        A = self.get_array()
+        trans = self.get_transform()
+        if (unsampled or A is None or np.ma.is_masked(A) or A.dtype != np.uint8 or A.ndim != 3
+                or A.shape[2] != 4 or self.get_alpha() is not None or not trans.is_affine
+                or not self.get_clip_on()):
+            return super().make_image(renderer, magnification, unsampled)
+        x1, x2, y1, y2 = self.get_extent()
+        bbox = Bbox(np.array([[x1, y1], [x2, y2]]))
+        clipped = Bbox.intersection(TransformedBbox(bbox, trans), self.get_clip_box() or self.axes.bbox)
+        if clipped is None:
+            return None, 0, 0, None
+        e = clipped.extents * magnification  # rounded to whole pixels as matplotlib does
+        x0, y0 = np.floor(e[0] + 0.5), np.ceil(e[1] - 0.5 - 1e-8)
+        x1, y1 = np.floor(e[2] + 0.5 + 1e-8), np.ceil(e[3] - 0.5)
+        w, h = int(x1 - x0), int(y1 - y0)
+        if w <= 0 or h <= 0:
+            return None, 0, 0, None
+        t0 = (Affine2D().translate(0, -A.shape[0]).scale(1, -1) if self.origin == "upper"
+              else IdentityTransform())
+        t = (t0 + Affine2D().scale(bbox.width / A.shape[1], bbox.height / A.shape[0])
+             .translate(bbox.x0, bbox.y0) + trans
+             + Affine2D().scale(magnification).translate(-x0, -y0))
+        m = t.get_matrix()
+        if m[0, 1] != 0 or m[1, 0] != 0:  # rotated or skewed: not a grid of screen columns and rows
+            return super().make_image(renderer, magnification, unsampled)
+        # the cell under each screen pixel's centre; -1 where no cell is
+        cols = np.floor((np.arange(w) + 0.5 - m[0, 2]) / m[0, 0]).astype(np.intp)
+        rows = np.floor((np.arange(h) + 0.5 - m[1, 2]) / m[1, 1]).astype(np.intp)
+        cols[(cols < 0) | (cols >= A.shape[1])] = -1
+        rows[(rows < 0) | (rows >= A.shape[0])] = -1
+        # one 32-bit word per cell; the extra last row and column are "no cell" (transparent)
+        cells = np.zeros((A.shape[0] + 1, A.shape[1] + 1), np.uint32)
+        cells[:-1, :-1] = np.ascontiguousarray(np.ma.getdata(A)).view(np.uint32)[..., 0]
+        out = cells.take(rows, axis=0).take(cols, axis=1).view(np.uint8).reshape(h, w, 4)
+        return out, x0 / magnification, y0 / magnification, t
+
+
+def cell_image(ax: Axes, rgba: np.ndarray, **kwargs) -> CellImage:
+    """``ax.imshow(rgba, interpolation="nearest", aspect="auto", **kwargs)`` as a
+    :class:`CellImage` (``kwargs``: ``extent``, ``origin``)."""
+    im = CellImage(ax, interpolation="nearest", **kwargs)
+    ax.set_aspect("auto")
+    im.set_data(rgba)
+    im.set_clip_path(ax.patch)
+    im.set_extent(im.get_extent())
+    ax.add_image(im)
+    return im

@@ -159,8 +159,10 @@ def _alias_title(al: Aliases) -> str:
             f"({al.kernel.gatag_vcpu_field}): {k} vCPU{'s' if k != 1 else ''} woken wrongly")
 
 
-def aliasing_chart(al: Aliases, ax: Axes) -> AliasingArtists:
-    """For each vCPU (x): the vCPU a GA-log wakeup for it reaches (y).  Wrong ones in vermillion."""
+def aliasing_chart(al: Aliases, ax: Axes, title: str | None = None) -> AliasingArtists:
+    """For each vCPU (x): the vCPU a GA-log wakeup for it reaches (y).  Wrong ones in vermillion.
+
+    ``title`` is a fixed title instead of one that counts the aliased vCPUs of ``al``."""
     x, y, bad = _alias_xy(al)
     n = x.size
     (diag,) = ax.plot([0, max(n - 1, 1)], [0, max(n - 1, 1)], color=PALETTE["grey"], lw=4,
@@ -172,8 +174,8 @@ def aliasing_chart(al: Aliases, ax: Axes) -> AliasingArtists:
     ax.set_xlabel("target vCPU (vcpu_id) of the device interrupt")
     ax.set_ylabel("vCPU woken from the GA log")
     ax.legend(loc="upper left", fontsize=8, frameon=True)
-    title = ax.set_title(_alias_title(al), loc="left", fontsize=10)
-    arts = AliasingArtists(ax, line, bad_line, diag, title)
+    title_text = ax.set_title(_alias_title(al) if title is None else title, loc="left", fontsize=10)
+    arts = AliasingArtists(ax, line, bad_line, diag, title_text)
     _alias_limits(arts, n)
     return arts
 
@@ -203,12 +205,13 @@ def _alias_limits(arts: AliasingArtists, n: int) -> None:
     arts.aliased.set_markersize(ms + 1 if ms else 0)
 
 
-def update_aliasing_chart(arts: AliasingArtists, al: Aliases) -> None:
-    """Show ``al`` in an already drawn aliasing chart."""
+def update_aliasing_chart(arts: AliasingArtists, al: Aliases, title: bool = True) -> None:
+    """Show ``al`` in an already drawn aliasing chart; ``title=False`` leaves the title as it is."""
     x, y, bad = _alias_xy(al)
     arts.woken.set_data(x, y)
     arts.aliased.set_data(x, bad)
-    arts.title.set_text(_alias_title(al))
+    if title:
+        arts.title.set_text(_alias_title(al))
     _alias_limits(arts, x.size)
 
 

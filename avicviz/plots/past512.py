@@ -30,13 +30,13 @@ from matplotlib.text import Text
 from ..cost import ASSUMED_COSTS, COST_SOURCE, expected_cost, report_cost
 from ..releases import release, release_ranges
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
-from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, colour_cells, new_figure
+from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, cell_image, colour_cells, new_figure
 
 __all__ = [
     "GRID_COLUMNS", "GRID_ROWS", "NO_VCPU", "PATH_LABELS", "ASSUMED_COSTS", "COST_SOURCE",
     "WHATIF_LABEL", "CODE_COLOURS", "VMPathArtists", "legend_entries", "path_grid", "vm_title", "vm_paths", "update_vm_paths", "show_codes",
     "SweepArtists", "all_sweeps", "sweep_fraction", "sweep_summary", "sweep_chart", "update_sweep_chart",
-    "CostArtists", "expected_cost", "report_cost", "cost_chart", "update_cost_chart", "cost_axis_top",
+    "CostArtists", "cost_title", "sweep_title", "expected_cost", "report_cost", "cost_chart", "update_cost_chart", "cost_axis_top",
     "static_figures",
 ]
 
@@ -104,18 +104,15 @@ def path_grid(report: VMReport) -> np.ndarray:
     return codes.reshape(GRID_ROWS, GRID_COLUMNS)
 
 
-def vm_title(report: VMReport, with_count: bool = True) -> str:
+def vm_title(report: VMReport) -> str:
     """One-line verdict: size, release, CPU, guest mode, starts or not, AVIC on or why not.
-
-    ``with_count=False`` leaves out the vCPU count (the past-512 explorer shows the count in its
-    readout, so that its title stays the same while a slider changes only the count).
 
     >>> vm_title(simulate(600, kernel="6.17"))
     '600 vCPUs on v6.17 (CPU x2avic, x2APIC guest): starts; AVIC INHIBITED by APICV_INHIBIT_REASON_PHYSICAL_ID_TOO_BIG'
-    >>> vm_title(simulate(600, kernel="6.3"), with_count=False)
-    'v6.3 (CPU x2avic, x2APIC guest): DOES NOT START (vCPU #512 fails)'
+    >>> vm_title(simulate(600, kernel="6.3"))
+    '600 vCPUs on v6.3 (CPU x2avic, x2APIC guest): DOES NOT START (vCPU #512 fails)'
     """
-    head = ((f"{report.vcpus} vCPUs on " if with_count else "") + f"{report.kernel.name} (CPU {report.cpu}, "
+    head = (f"{report.vcpus} vCPUs on {report.kernel.name} (CPU {report.cpu}, "
             f"{'x2APIC' if report.guest_apic == 'x2apic' else 'xAPIC'} guest"
             + (", partial-AVIC WHAT-IF" if report.policy == "partial-avic" else "") + ")")
     if not report.starts:
@@ -159,13 +156,15 @@ def _boundary_xy(max_index: int) -> tuple[list[float], list[float]]:
     return ([-0.5, c + 0.5, c + 0.5, GRID_COLUMNS - 0.5], [r + 0.5, r + 0.5, r - 0.5, r - 0.5])
 
 
-def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
+def vm_paths(report: VMReport, ax: Axes, legend: bool = True, title: str | None = None) -> VMPathArtists:
     """Draw every vCPU of ``report`` as one cell coloured by its IPI path; returns the artists.
 
     ``legend=False`` leaves the legend out (explorers show it as HTML, which redraws faster).
+    ``title`` is a fixed title instead of :func:`vm_title` (explorers say the verdict in their
+    readout: a sentence re-rendered on every change is slow, see :func:`update_vm_paths`).
     """
     codes = path_grid(report)
-    image = ax.imshow(colour_cells(codes, CODE_COLOURS), interpolation="nearest", aspect="auto")
+    image = cell_image(ax, colour_cells(codes, CODE_COLOURS))
     pages = [ax.axhline(page * 4 - 0.5, color="white", lw=1.2)
              for page in range(1, GRID_ROWS * GRID_COLUMNS // 512)]
     ax.set_yticks([p * 4 - 0.5 for p in range(8)],
@@ -182,14 +181,14 @@ def vm_paths(report: VMReport, ax: Axes, legend: bool = True) -> VMPathArtists:
     if legend:
         leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
                         frameon=False, title="IPI to this vCPU (count)", title_fontsize=8)
-    title = ax.set_title("", loc="left", fontsize=9)
-    arts = VMPathArtists(image, boundary, boundary_label, leg, title, pages, codes)
-    update_vm_paths(arts, report)
+    title_text = ax.set_title(title or "", loc="left", fontsize=9)
+    arts = VMPathArtists(image, boundary, boundary_label, leg, title_text, pages, codes)
+    update_vm_paths(arts, report, title=title is None)
     return arts
 
 
-def update_vm_paths(arts: VMPathArtists, report: VMReport, with_count: bool = True) -> None:
-    """Show another VM in the same artists (``with_count``: as :func:`vm_title`)."""
+def update_vm_paths(arts: VMPathArtists, report: VMReport, title: bool = True) -> None:
+    """Show another VM in the same artists; ``title=False`` leaves the title as it is."""
     show_codes(arts, path_grid(report))
     if report.max_index is None:  # kvm_amd avic=0: no physical APIC ID table at all
         arts.boundary.set_data([], [])
@@ -202,7 +201,8 @@ def update_vm_paths(arts: VMPathArtists, report: VMReport, with_count: bool = Tr
         texts = arts.legend.get_texts()
         for i, (label, n) in enumerate(legend_entries(report)):
             texts[i].set_text(f"{label} ({n})")
-    arts.title.set_text(vm_title(report, with_count))
+    if title:
+        arts.title.set_text(vm_title(report))
 
 
 # ---- (b) the sweep over vCPU counts --------------------------------------------------------
@@ -272,12 +272,13 @@ def _panel_grid(n: int) -> tuple[int, int]:
 
 def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] | None = None,
                 highlight: str | None = None, max_vcpus: int = 4096,
-                summaries: bool = True) -> SweepArtists:
+                summaries: bool = True, title: str | None = None) -> SweepArtists:
     """Small multiples, one panel per release range: share of IPIs with no VM exit vs vCPU count.
 
     ``whatifs`` (one per release, policy "partial-avic") adds the dashed what-if line to each
     panel.  ``summaries=False`` leaves out each panel's text (explorers show a table instead,
-    which redraws faster).  Draws into ``fig`` (which should be empty).
+    which redraws faster); ``title`` is a fixed title instead of :func:`sweep_title`.  Draws into
+    ``fig`` (which should be empty).
     """
     counts = np.arange(1, max_vcpus + 1)
     rows, cols = _panel_grid(len(sweeps))
@@ -320,15 +321,36 @@ def sweep_chart(sweeps: Sequence[Sweep], fig: Figure, whatifs: Sequence[Sweep] |
                                label="Linux (kernel rule); one colour per release"),
                         Line2D([], [], color=_WHATIF_COLOUR, lw=1.6, ls=(0, (3, 2)), label=WHATIF_LABEL)],
                loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    title = fig.suptitle("", fontsize=10, x=0.01, ha="left")
-    arts = SweepArtists(axes, lines, whatifs_l, ends, title, counts, shades, panel_titles)
-    update_sweep_chart(arts, sweeps, whatifs, highlight)
+    title_text = fig.suptitle(title or "", fontsize=10, x=0.01, ha="left")
+    arts = SweepArtists(axes, lines, whatifs_l, ends, title_text, counts, shades, panel_titles)
+    update_sweep_chart(arts, sweeps, whatifs, highlight, title=title is None)
     return arts
 
 
+def sweep_title(sweeps: Sequence[Sweep], whatifs: Sequence[Sweep] | None = None) -> str:
+    """The sweep chart's two-line title: CPU, guest mode, what is shown, what is assumed.
+
+    >>> print(sweep_title(all_sweeps()))
+    CPU x2avic, x2APIC guest: share of IPIs to a random vCPU that need no VM exit
+    assumed: kvm_amd avic=1, KVM_MAX_VCPUS: each release's default
+    """
+    s0 = sweeps[0]
+    what = "; dashed: " + WHATIF_LABEL if whatifs is not None else ""
+    kmax = ("KVM_MAX_VCPUS: each release's default" if s0.kvm_max_vcpus_default
+            else f"KVM_MAX_VCPUS {s0.kvm_max_vcpus}")
+    avic = {"on": "avic=1", "off": "avic=0", "default": "avic: each release's default"}[s0.avic_requested]
+    return (f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest: "
+            f"share of IPIs to a random vCPU that need no VM exit{what}\n"
+            f"assumed: kvm_amd {avic}, {kmax}")
+
+
 def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
-                       whatifs: Sequence[Sweep] | None = None, highlight: str | None = None) -> None:
-    """New sweeps (one per panel), optional what-if sweeps, optional highlighted release."""
+                       whatifs: Sequence[Sweep] | None = None, highlight: str | None = None,
+                       title: bool = True, bold: bool = True) -> None:
+    """New sweeps (one per panel), optional what-if sweeps, optional highlighted release.
+
+    ``title=False`` leaves the title as it is; ``bold=False`` leaves the panels' titles as they
+    are (an explorer marks the highlighted one itself, see ``SweepExplorer``)."""
     n = arts.counts.size
     hi = release(highlight).range_name if highlight else None
     for i, s in enumerate(sweeps):
@@ -337,7 +359,8 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
         on = hi is None or s.kernel.range_name == hi
         line.set_alpha(1.0 if on else 0.35)
         line.set_linewidth(3.2 if hi is not None and on else 2.4)
-        arts.panel_titles[i].set_fontweight("bold" if hi is not None and on else "normal")
+        if bold:
+            arts.panel_titles[i].set_fontweight("bold" if hi is not None and on else "normal")
         arts.shades[i].set_visible(hi is not None and on)
         w = arts.whatifs[i]
         if whatifs is None:
@@ -347,14 +370,8 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
             w.set_ydata(sweep_fraction(whatifs[i], n))
             w.set_visible(True)
         arts.ends[i].set_text(sweep_summary(s).replace("; ", "\n"))
-    s0 = sweeps[0]
-    what = "; dashed: " + WHATIF_LABEL if whatifs is not None else ""
-    kmax = ("KVM_MAX_VCPUS: each release's default" if s0.kvm_max_vcpus_default
-            else f"KVM_MAX_VCPUS {s0.kvm_max_vcpus}")
-    avic = {"on": "avic=1", "off": "avic=0", "default": "avic: each release's default"}[s0.avic_requested]
-    arts.title.set_text(f"CPU {s0.cpu}, {'x2APIC' if s0.guest_apic == 'x2apic' else 'xAPIC'} guest: "
-                        f"share of IPIs to a random vCPU that need no VM exit{what}\n"
-                        f"assumed: kvm_amd {avic}, {kmax}")
+    if title:
+        arts.title.set_text(sweep_title(sweeps, whatifs))
 
 
 # ---- (c) cost ------------------------------------------------------------------------------
@@ -376,9 +393,23 @@ class CostArtists:
 _LEVEL_X = {"accelerated": 1.1, "incomplete_ipi": 9.0, "emulated": 90.0}
 
 
+def cost_title(s: Sweep) -> str:
+    """The cost chart's first title line: release, CPU, KVM_MAX_VCPUS (the second is
+    :data:`COST_SOURCE`).
+
+    >>> cost_title(sweep("6.17"))[:56]
+    'Expected IPI latency on v6.17..v6.18, CPU x2avic (IPIs t'
+    """
+    return (f"Expected IPI latency on {s.kernel.range_name}, CPU {s.cpu} (IPIs to a "
+            f"random vCPU; {s.kvm_max_vcpus_text})")
+
+
 def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
-               whatif: Sweep | None = None, vcpus: int = 600, max_vcpus: int = 4096) -> CostArtists:
-    """Expected cycles per IPI vs vCPU count on one release, from ASSUMED per-path costs."""
+               whatif: Sweep | None = None, vcpus: int = 600, max_vcpus: int = 4096,
+               title: str | None = None) -> CostArtists:
+    """Expected cycles per IPI vs vCPU count on one release, from ASSUMED per-path costs.
+
+    ``title`` is a fixed title instead of :func:`cost_title` and :data:`COST_SOURCE`."""
     counts = np.arange(1, max_vcpus + 1)
     # fixed legend labels (the release and CPU are in the title): the legend never changes
     line, = ax.plot(counts, np.full(max_vcpus, np.nan), color=PALETTE["blue"], lw=2.2,
@@ -407,9 +438,9 @@ def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
     ax.grid(alpha=0.3)
     ax.legend(handles=[line, whatif_line, marker], loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize=7, frameon=False)
-    title = ax.set_title("", loc="left", fontsize=9)
-    arts = CostArtists(line, whatif_line, marker, levels, level_texts, title, counts, marker_text)
-    update_cost_chart(arts, s, costs, whatif, vcpus)
+    title_text = ax.set_title(title or "", loc="left", fontsize=9)
+    arts = CostArtists(line, whatif_line, marker, levels, level_texts, title_text, counts, marker_text)
+    update_cost_chart(arts, s, costs, whatif, vcpus, title=title is None)
     return arts
 
 
@@ -429,8 +460,9 @@ def cost_axis_top(top: float) -> float:
 
 
 def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | None = None,
-                      whatif: Sweep | None = None, vcpus: int = 600) -> None:
-    """New release / costs / what-if / marked vCPU count, in the same artists."""
+                      whatif: Sweep | None = None, vcpus: int = 600, title: bool = True) -> None:
+    """New release / costs / what-if / marked vCPU count, in the same artists (``title=False``
+    leaves the title as it is)."""
     c = dict(ASSUMED_COSTS)
     c.update(costs or {})
     n = arts.counts.size
@@ -458,8 +490,8 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
         arts.level_texts[k].set_position((_LEVEL_X[k], c[k]))
         arts.level_texts[k].set_text(f"{arts.level_texts[k].get_gid()}: {c[k]:.0f} (assumed)")
     arts.line.axes.set_ylim(0, cost_axis_top(top))
-    arts.title.set_text(f"Expected IPI latency on {s.kernel.range_name}, CPU {s.cpu} (IPIs to a "
-                        f"random vCPU; {s.kvm_max_vcpus_text})\n{COST_SOURCE}")
+    if title:
+        arts.title.set_text(f"{cost_title(s)}\n{COST_SOURCE}")
 
 
 # ---- static figures ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 One 4 KiB page holds 512 eight-byte entries; the grid draws each page as 16 rows of 32 entries,
 pages stacked top to bottom (v6.19 tables on X2AVIC_EXT CPUs have up to 8 pages).  Entry ``i``
-sits in row ``i // 32``, column ``i % 32``.  The whole table is ONE ``imshow`` image, so an
+sits in row ``i // 32``, column ``i % 32``.  The whole table is ONE image (a :class:`CellImage`), so an
 8-page table costs no more artists than a 1-page one.
 """
 
@@ -23,7 +23,7 @@ from ..bitfield import Layout
 from ..layouts import ENTRIES_PER_PAGE, physical_entry_layout
 from ..releases import release, release_ranges
 from ..tables import HW_MAX_INDEX, PhysicalTable, encode_entry, physical_table
-from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, colour_cells, new_figure
+from ._style import PALETTE, STATE_COLOURS, STATE_LABELS, cell_image, colour_cells, new_figure
 from .bits import BitFieldArtists, bitfield, update_bitfield
 
 __all__ = [
@@ -96,16 +96,19 @@ def _title(table: PhysicalTable) -> str:
             f"max index {table.max_index} (0x{table.max_index:X}), {used} valid")
 
 
-def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True) -> PhysicalGridArtists:
+def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True,
+                  title: str | None = None) -> PhysicalGridArtists:
     """Draw ``table`` as one image: a cell per entry, coloured by its state.
+
+    ``title`` is a fixed title instead of one that describes ``table`` (explorers give those
+    numbers in their readout; see :func:`update_physical_grid`).
 
     Colours: empty, valid, valid + IsRunning, and valid but beyond the max index (the hardware
     treats those as invalid targets).  A black staircase marks where the max index ends.
     """
     grid = _grid(table)
     rows = grid.shape[0]
-    im = ax.imshow(colour_cells(grid, _STATE_COLOURS), interpolation="nearest", aspect="auto",
-                   extent=(0, COLUMNS, rows, 0))
+    im = cell_image(ax, colour_cells(grid, _STATE_COLOURS), extent=(0, COLUMNS, rows, 0))
     bx, by = boundary_xy(table.max_index, table.entries.size)
     (line,) = ax.plot(bx, by, color=PALETTE["black"], lw=2.0, solid_joinstyle="miter",
                       label="max index ends here")
@@ -115,7 +118,7 @@ def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True) -> Phy
     ax.set_xlabel("column: entry index mod 32")
     ax.set_ylabel("entry index at row start")
     ax.set_xticks([0, 8, 16, 24, 31.5], ["0", "8", "16", "24", "31"])
-    title = ax.set_title(_title(table), loc="left", fontsize=10)
+    title_text = ax.set_title(_title(table) if title is None else title, loc="left", fontsize=10)
     leg = None
     if legend:
         handles = [Patch(facecolor=STATE_COLOURS[k], edgecolor="grey", label=STATE_LABELS[k])
@@ -123,7 +126,7 @@ def physical_grid(table: PhysicalTable, ax: Axes, *, legend: bool = True) -> Phy
         handles.append(Line2D([], [], color=PALETTE["black"], lw=2, label="end of max index"))
         leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                         fontsize=8, frameon=False)
-    arts = PhysicalGridArtists(ax, im, line, pl, title, leg, grid)
+    arts = PhysicalGridArtists(ax, im, line, pl, title_text, leg, grid)
     _set_limits(arts, rows)
     return arts
 
@@ -139,8 +142,9 @@ def _set_limits(arts: PhysicalGridArtists, rows: int) -> None:
     ax.set_yticks([t + 0.5 for t in ticks], [str(t * COLUMNS) for t in ticks])
 
 
-def update_physical_grid(arts: PhysicalGridArtists, table: PhysicalTable) -> None:
-    """Show ``table`` in an already drawn grid (the page count may change)."""
+def update_physical_grid(arts: PhysicalGridArtists, table: PhysicalTable, title: bool = True) -> None:
+    """Show ``table`` in an already drawn grid (the page count may change); ``title=False``
+    leaves the title as it is."""
     grid = _grid(table)
     rows = grid.shape[0]
     old_rows = arts.states.shape[0]
@@ -151,7 +155,8 @@ def update_physical_grid(arts: PhysicalGridArtists, table: PhysicalTable) -> Non
         _set_limits(arts, rows)
     arts.page_lines.set_segments(_page_segments(table.pages))
     arts.boundary.set_data(*boundary_xy(table.max_index, table.entries.size))
-    arts.title.set_text(_title(table))
+    if title:
+        arts.title.set_text(_title(table))
 
 
 class SwitchableBitField:

@@ -89,12 +89,16 @@ class AliasingExplorer(Explorer):
             "vcpus": slider("vCPUs", 512, 1, 4096),
         }
 
+    #: The figure's fixed title: the release, the vCPU field and how many vCPUs are woken wrongly
+    #: are in the readout (a changing title as wide as the figure was slow to draw and to send).
+    chart_title = "Which vCPU a GA-log wakeup reaches, for each target vCPU (counts below)"
+
     def _draw(self):
         self.ax = self.figure.add_subplot()
-        self.chart = aliasing_chart(aliases(4096, "6.2"), self.ax)
+        self.chart = aliasing_chart(aliases(4096, "6.2"), self.ax, title=self.chart_title)
         freeze_layout(self.figure)
         c = self.chart
-        self.dynamic = [c.diagonal, c.woken, c.aliased, c.title]
+        self.dynamic = [c.diagonal, c.woken, c.aliased]
         self._n = None
 
     def _update(self):
@@ -104,7 +108,7 @@ class AliasingExplorer(Explorer):
             self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
             return
         a = aliases(p["vcpus"], p["kernel"])
-        update_aliasing_chart(self.chart, a)
+        update_aliasing_chart(self.chart, a, title=False)
         span = alias_span(p["vcpus"])
         if span != self._n:
             self.relayout()  # the axes follow the vCPU count in powers of two
@@ -113,14 +117,16 @@ class AliasingExplorer(Explorer):
         r = a.kernel
         bad = a.aliased_vcpus
         n = p["vcpus"]
-        lines = [f"{r.name}: the GATag's vCPU field has {r.gatag_vcpu_bits} bits "
+        lines = [f"<b>{r.name}, {n} vCPU{'s' if n != 1 else ''}</b>: the GATag's vCPU field has {r.gatag_vcpu_bits} bits "
                  f"({r.gatag_vcpu_field}), so it tells apart {r.gatag_vcpu_mask + 1} vCPUs"]
         if bad:
             first = bad[0]
-            lines.append(f"<b>{len(bad)} of {n} vCPUs aliased</b>: a device-interrupt wakeup for vCPU "
-                         f"{first} reaches vCPU {a.wakes(first)}")
+            lines.append(f"<b>{len(bad)} of {n} vCPUs aliased</b> ({len(bad)} vCPU{'s' if len(bad) != 1 else ''} "
+                         f"woken wrongly): a device-interrupt wakeup for vCPU {first} reaches vCPU "
+                         f"{a.wakes(first)}")
         else:
-            lines.append(f"<b>no aliasing</b>: every one of the {n} vCPUs is woken correctly")
+            lines.append(f"<b>no aliasing</b> (0 vCPUs woken wrongly): every one of the {n} vCPU"
+                         f"{'s' if n != 1 else ''} is woken correctly")
         top = r.cpu_max_id("x2avic-ext")
         if n - 1 > top:
             if r.past_limit == "einval":
@@ -143,6 +149,9 @@ class VMIDExplorer(Explorer):
 
     figsize = (9.0, 4.0)
     title = "VM IDs"
+    #: The figure's fixed title: the release's VM-ID width and where the counter starts are the
+    #: readout's first line (a title that changes is drawn again on every change: slow).
+    chart_title = "VM IDs handed out, by creation order (the release's ID space and counter are below)"
 
     def _make_controls(self):
         return {
@@ -157,11 +166,10 @@ class VMIDExplorer(Explorer):
         self.ax = self.figure.add_subplot()
         r = release("6.19")
         self.chart = vmid_chart(self.ax, np.arange(1, 3), np.array([1, 2]), np.ones(2, bool),
-                                np.array([], dtype=int), r.gatag_vm_id_mask,
-                                "title placeholder: reserves room before the layout is frozen")
+                                np.array([], dtype=int), r.gatag_vm_id_mask, self.chart_title)
         freeze_layout(self.figure)
         c = self.chart
-        self.dynamic = [c.live, c.dead, c.old, *c.labels, c.title]
+        self.dynamic = [c.live, c.dead, c.old, *c.labels]
         self._limits = None
 
     def _update(self):
@@ -185,7 +193,7 @@ class VMIDExplorer(Explorer):
         if r.vm_id_allocator == "bitmap":
             title = f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); bitmap: lowest free ID"
         update_vmid_chart(self.chart, np.arange(1, n + 1), np.array(ids), np.array(alive),
-                          np.arange(1, k + 1), mask, title)
+                          np.arange(1, k + 1), mask, self.chart_title)
         limits = (self.ax.get_xlim(), self.ax.get_ylim())
         if limits != self._limits:
             self.relayout()  # the axes moved (they follow the counts in steps, and the ID space)
@@ -194,7 +202,7 @@ class VMIDExplorer(Explorer):
         self.ids = ids
         self.skipped = skipped
         shown = ", ".join(f"{v:,}" for v in ids)
-        lines = [f"new VMs got IDs: <b>{shown}</b>"]
+        lines = [f"<b>{html.escape(title)}</b>", f"new VMs got IDs: <b>{shown}</b>"]
         if skipped:
             lines.append("skipped: " + ", ".join(
                 f"{v} ({'zero is never used' if v == 0 else 'still in use'})" for v in skipped))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 
 import ipywidgets as W
 import numpy as np
 
-from ..plots.past512 import (vm_title, ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
+from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
-                             show_codes, vm_paths)
+                             show_codes, vm_paths, vm_title, cost_title, sweep_title)
 from ..releases import release, release_ranges as releases
 from ..topology import Topology
 from ..vm import POLICIES, simulate, sweep
@@ -99,13 +100,19 @@ class Past512Explorer(Explorer):
         except ValueError as e:  # KVM refuses the whole VM (beyond its vCPU-ID limit)
             return _Refused(str(e))
 
+    #: The figure's fixed title.  The verdict (size, release, CPU, guest mode, starts or not, AVIC
+    #: on or why not: :func:`vm_title`) is the readout's first line: a sentence of 100 glyphs
+    #: drawn again on every change cost more than the whole grid.
+    grid_title = ("Every APIC ID 0..4095, coloured by how an IPI to that vCPU travels "
+                  "(the verdict and the colours' counts are under the picture)")
+
     def _draw(self):
         self._ax = self.figure.add_subplot()
-        self._arts = vm_paths(simulate(1, kernel="6.17"), self._ax, legend=False)
+        self._arts = vm_paths(simulate(1, kernel="6.17"), self._ax, legend=False, title=self.grid_title)
         freeze_layout(self.figure)
         a = self._arts
         # blitted on each change, in this order (the page lines sit on top of the image)
-        self.dynamic = [a.image, *a.pages, a.boundary, a.boundary_label, a.title]
+        self.dynamic = [a.image, *a.pages, a.boundary, a.boundary_label]
 
     def _update(self):
         by_topology = self.params["sizing"] == "topology"
@@ -114,20 +121,17 @@ class Past512Explorer(Explorer):
             self.controls[k].disabled = not by_topology
         r = self._simulate()
         if isinstance(r, _Refused):
-            # draw an empty VM (one vCPU, not created) and say why in the title/readout
+            # draw an empty VM (one vCPU, not created) and say why in the readout
             self.model = r
             base = simulate(1, kernel=self.params["kernel"], cpu=self.params["cpu"],
                             guest_apic=self.params["guest_apic"])
             show_codes(self._arts, np.full_like(self._arts.codes, NO_VCPU))
-            self._arts.title.set_text(f"KVM refuses this VM: {r.message}")
             self._arts.boundary.set_data([], [])
             self._arts.boundary_label.set_text(f"max index 0x{base.max_index:X}")
-            self.readout.value = ("<b>Does not start:</b> " + html.escape(r.message))
+            self.readout.value = ("<b>KVM refuses this VM. Does not start:</b> " + html.escape(r.message))
             return
         self.model = r
-        # the title without the count: it stays the same while only the count changes (text is
-        # the slowest thing matplotlib draws); the readout starts with the whole verdict
-        update_vm_paths(self._arts, r, with_count=False)
+        update_vm_paths(self._arts, r, title=False)
         self.readout.value = self._readout(r)
 
     def _readout(self, r) -> str:
@@ -159,6 +163,13 @@ class Past512Explorer(Explorer):
         return "<br>".join(parts) + legend_html(legend_entries(r))
 
 
+@lru_cache(maxsize=16)
+def _all_sweeps(cpu: str, guest_apic: str, policy: str) -> tuple:
+    """:func:`all_sweeps` for one setting, computed once (15 sweeps of 4096 VMs take several
+    milliseconds, and a learner goes back and forth between a few settings)."""
+    return tuple(all_sweeps(cpu, guest_apic, policy=policy))
+
+
 class SweepExplorer(Explorer):
     """The no-exit share of IPIs for every vCPU count 1..4096, one panel per release range."""
 
@@ -173,20 +184,35 @@ class SweepExplorer(Explorer):
                                     description="highlight", style=STYLE, layout=W.Layout(width="15em")),
         }
 
+    #: The figure's fixed title; the CPU, guest mode and assumptions (:func:`sweep_title`) are the
+    #: readout's first lines (two changing lines of text were the slowest part of a picture).
+    chart_title = ("Share of IPIs to a random vCPU that need no VM exit, per release range "
+                   "(the settings are under the picture)")
+
     def _draw(self):
-        self._arts = sweep_chart(all_sweeps(), self.figure, summaries=False)
+        self._arts = sweep_chart(all_sweeps(), self.figure, summaries=False, title=self.chart_title)
         freeze_layout(self.figure)
         a = self._arts
+        # The highlighted panel's title is bold: one bold label over it (with a white box that
+        # hides the plain title under it), so the nine titles stay in the kept background.
+        t = a.panel_titles[0]
+        self.highlight_label = t.axes.text(*t.get_position(), "", transform=t.get_transform(),
+                                           ha=t.get_horizontalalignment(), va=t.get_verticalalignment(),
+                                           fontproperties=t.get_fontproperties(), color=t.get_color(),
+                                           fontweight="bold", visible=False, clip_on=False,
+                                           bbox=dict(facecolor="white", edgecolor="none", pad=1.0))
         # the panels' tints first: they lie under the lines
-        self.dynamic = [*a.shades, *a.lines, *a.whatifs, *a.panel_titles, a.title]
+        self.dynamic = [*a.shades, *a.lines, *a.whatifs, self.highlight_label]
 
     def _update(self):
         p = self.params
-        sweeps = all_sweeps(p["cpu"], p["guest_apic"])
-        whatifs = all_sweeps(p["cpu"], p["guest_apic"], policy="partial-avic") if p["policy"] == "partial-avic" else None
+        sweeps = list(_all_sweeps(p["cpu"], p["guest_apic"], "kernel"))
+        whatifs = (list(_all_sweeps(p["cpu"], p["guest_apic"], "partial-avic"))
+                   if p["policy"] == "partial-avic" else None)
         self.model = sweeps
         self.whatifs = whatifs
-        update_sweep_chart(self._arts, sweeps, whatifs, p["highlight"] or None)
+        update_sweep_chart(self._arts, sweeps, whatifs, p["highlight"] or None, title=False, bold=False)
+        self._mark_highlight(p["highlight"] or None)
         rows = []
         for s in sweeps:
             starts = np.flatnonzero(s.starts)
@@ -199,7 +225,22 @@ class SweepExplorer(Explorer):
                 "accelerated</th><th>most accelerated vCPUs</th></tr>")
         what = ("<br><i>Dashed lines: partial AVIC, a what-if from the Feb 2023 LKML thread that no "
                 "kernel implements.</i>") if whatifs is not None else ""
-        self.readout.value = f"<table>{head}{''.join(rows)}</table>{what}"
+        settings = "<br>".join(html.escape(x) for x in sweep_title(sweeps, whatifs).split("\n"))
+        self.readout.value = f"<b>{settings}</b><table>{head}{''.join(rows)}</table>{what}"
+
+    def _mark_highlight(self, highlight):
+        """Move the bold label over the highlighted panel's title (hidden when none is)."""
+        label = self.highlight_label
+        names = [s.kernel.range_name for s in self.model]
+        name = release(highlight).range_name if highlight else None
+        if name not in names:
+            label.set_visible(False)
+            return
+        t = self._arts.panel_titles[names.index(name)]
+        label.set_transform(t.get_transform())
+        label.set_position(t.get_position())
+        label.set_text(t.get_text())
+        label.set_visible(True)
 
 
 class CostExplorer(Explorer):
@@ -229,12 +270,16 @@ class CostExplorer(Explorer):
         p = self.params
         return {k: p[k] for k in ("accelerated", "incomplete_ipi", "emulated")}
 
+    #: The figure's fixed title; the release, CPU and KVM_MAX_VCPUS (:func:`cost_title`) are the
+    #: readout's first line (a changing title as wide as the figure was slow to draw).
+    chart_title = f"Expected IPI latency (IPIs to a random vCPU; release and CPU under the picture)\n{COST_SOURCE}"
+
     def _draw(self):
-        self._arts = cost_chart(sweep("6.17"), self.figure.add_subplot())
+        self._arts = cost_chart(sweep("6.17"), self.figure.add_subplot(), title=self.chart_title)
         freeze_layout(self.figure)
         a = self._arts
         self.dynamic = [a.line, a.whatif, a.marker, a.marker_text, *a.levels.values(),
-                        *a.level_texts.values(), a.title]
+                        *a.level_texts.values()]
         self._ylim = None
 
     def _update(self):
@@ -243,7 +288,8 @@ class CostExplorer(Explorer):
         s = sweep(p["kernel"], p["cpu"], max_vcpus=top, avic=p["avic"])
         w = sweep(p["kernel"], p["cpu"], policy="partial-avic", max_vcpus=top, avic=p["avic"])
         self.model = s
-        update_cost_chart(self._arts, s, self.costs(), w, p["vcpus"])
+        update_cost_chart(self._arts, s, self.costs(), w, p["vcpus"], title=False)
+        head = f"<b>{html.escape(cost_title(s))}</b><br>"
         ylim = self._arts.line.axes.get_ylim()
         if ylim != self._ylim:  # new axis limits: the ticks need a full redraw
             self._ylim = ylim
@@ -252,12 +298,12 @@ class CostExplorer(Explorer):
             r = simulate(p["vcpus"], kernel=p["kernel"], cpu=p["cpu"], avic=p["avic"])
         except ValueError as e:
             self.report = None
-            self.readout.value = f"<b>{p['vcpus']} vCPUs:</b> KVM refuses the VM: {html.escape(str(e))}"
+            self.readout.value = head + f"<b>{p['vcpus']} vCPUs:</b> KVM refuses the VM: {html.escape(str(e))}"
             return
         self.report = r
         c = report_cost(r, **self.costs())
         counts = {k: v for k, v in r.path_counts().items() if v}
         desc = ", ".join(f"{v} {k}" for k, v in counts.items())
         value = "VM does not start" if np.isnan(c) else f"<b>{c:.0f} cycles per IPI</b> expected"
-        self.readout.value = (f"<b>{p['vcpus']} vCPUs on {r.kernel.range_name}:</b> {value} "
+        self.readout.value = head + (f"<b>{p['vcpus']} vCPUs on {r.kernel.range_name}:</b> {value} "
                               f"(targets: {desc}).<br><i>{html.escape(COST_SOURCE)}.</i>")

@@ -41,12 +41,17 @@ class PhysicalTableExplorer(Explorer):
             "running": slider("% running", DEFAULT_RUNNING_PERCENT, 0, 100, step=5),
         }
 
+    #: The figure's fixed title: the release, pages, entries, max index and valid entries are in
+    #: the readout (a title of 85 glyphs drawn again on every change cost more than the grid).
+    grid_title = "Physical APIC ID table: one cell per entry (the numbers are under the picture)"
+
     def _draw(self):
         self.ax = self.figure.add_subplot()
-        self.grid = physical_grid(physical_table(range(4096), "6.19", "x2avic-ext"), self.ax)
+        self.grid = physical_grid(physical_table(range(4096), "6.19", "x2avic-ext"), self.ax,
+                                  title=self.grid_title)
         freeze_layout(self.figure)
         g = self.grid
-        self.dynamic = [g.image, g.page_lines, g.boundary, g.title]
+        self.dynamic = [g.image, g.page_lines, g.boundary]
         self.table = None
 
     def _update(self):
@@ -63,7 +68,7 @@ class PhysicalTableExplorer(Explorer):
         table = physical_table(range(created), r, p["cpu"], p["guest_apic"], running=run[:created])
         if self.table is None or table.pages != self.table.pages:
             self.relayout()  # the grid's shape, limits and tick labels change
-        update_physical_grid(self.grid, table)
+        update_physical_grid(self.grid, table, title=False)
         self.model = rep
         self.table = table
         self.readout.value = self._readout(rep, table, n, limit, created)
@@ -76,7 +81,7 @@ class PhysicalTableExplorer(Explorer):
         check = vmrun_check(mi, mode)
         st = table.state()
         lines = [
-            f"<b>max index</b> {mi} (0x{mi:X}) in VMCB 0xF8; table: <b>{table.pages}</b> page"
+            f"<b>{r.name}</b>: <b>max index</b> {mi} (0x{mi:X}) in VMCB 0xF8; table: <b>{table.pages}</b> page"
             f"{'s' if table.pages > 1 else ''} x {ENTRIES_PER_PAGE} entries = {table.entries.size}",
             f"VMRUN check ({mode}, hardware limit {HW_MAX_INDEX[mode]}): "
             + ("accepted" if check is None else f"<b>fails with {check}</b>"),
