@@ -75,13 +75,31 @@ def percentiles(xs: list[float]) -> dict:
 
 # ---- the kernel websocket (Jupyter's JSON protocol, binary frames for buffers) -----------------
 
+#: The kernel websocket protocol browsers speak (JupyterLab's and Voilà's front ends).  The legacy
+#: protocol (JSON, binary frames for buffers) stalled Voilà on the picture's first PNG: the server
+#: took CPU and memory and never sent the picture.
+V1 = "v1.kernel.websocket.jupyter.org"
+
+
+def _v1_frame(channel: str, parts: list[bytes]) -> bytes:
+    """A message in the v1 protocol: the number of offsets, the offsets, the channel, the parts."""
+    chan = channel.encode()
+    offsets = [8 * (len(parts) + 3), 8 * (len(parts) + 3) + len(chan)]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    return b"".join([len(offsets).to_bytes(8, "little"), *(o.to_bytes(8, "little") for o in offsets),
+                     chan, *parts])
+
+
 def _decode(frame) -> dict:
     if isinstance(frame, str):
         return json.loads(frame)
-    nbufs = struct.unpack("!I", frame[:4])[0]
-    offsets = struct.unpack("!" + "I" * nbufs, frame[4:4 * (nbufs + 1)])
-    end = offsets[1] if nbufs > 1 else len(frame)
-    return json.loads(frame[offsets[0]:end].decode())
+    n = int.from_bytes(frame[:8], "little")
+    offsets = [int.from_bytes(frame[8 * (i + 1):8 * (i + 2)], "little") for i in range(n)]
+    parts = [frame[offsets[i]:offsets[i + 1]] for i in range(1, n - 1)]
+    header, parent, _meta, content = (json.loads(p) if p else {} for p in parts[:4])
+    return {"header": header, "parent_header": parent, "content": content, "buffers": parts[4:],
+            "channel": frame[offsets[0]:offsets[1]].decode()}
 
 
 class KernelSocket:
@@ -91,14 +109,13 @@ class KernelSocket:
         self.session = uuid.uuid4().hex
         self.ws = websocket.create_connection(
             f"{base_ws}api/kernels/{kernel_id}/channels?session_id={self.session}&token={token}",
-            timeout=timeout, http_proxy_host=None)
+            timeout=timeout, http_proxy_host=None, subprotocols=[V1])
 
     def send(self, msg_type: str, content: dict, channel: str = "shell") -> str:
         msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": msg_type, "session": self.session, "username": "bench",
-                       "version": "5.3", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-            "parent_header": {}, "metadata": {}, "content": content, "channel": channel, "buffers": []}))
+        header = {"msg_id": msg_id, "msg_type": msg_type, "session": self.session, "username": "bench",
+                  "version": "5.3", "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self.ws.send_binary(_v1_frame(channel, [json.dumps(x).encode() for x in (header, {}, {}, content)]))
         return msg_id
 
     def recv(self) -> dict:
@@ -132,6 +149,7 @@ class Attendee:
     steps_ms: list[float] = field(default_factory=list)
     steps_at: list[float] = field(default_factory=list)  # seconds since the room's first arrival
     answered: int = 0  # steps after which the explorer sent something back (a picture, a readout)
+    pictures: int = 0  # pictures the kernel rendered and sent to this attendee
     error: str | None = None
 
 
@@ -175,6 +193,12 @@ def protocol_attendee(a: Attendee, base: str, token: str, t0: float, duration: f
             raise RuntimeError("the page has no slider")
         cid, s = sliders[0]
         lo, hi, v = s["min"], s["max"], s["value"]
+        # the explorers' pictures: say "hello" as the page's front end does, so that the kernel
+        # renders and sends pictures for this attendee too
+        pictures = [c for c, st in states.items() if st.get("_model_name") == "AnyModel" and "alt" in st]
+        for pid in pictures:
+            ks.send("comm_msg", {"comm_id": pid, "data": {"method": "custom",
+                                                          "content": {"type": "hello", "ratio": 1}}})
         # slider steps start once the whole room is in (every page ready, or failed)
         all_in.wait(timeout=max(0.0, deadline - time.monotonic()))
         until = min(deadline, time.monotonic() + duration)
@@ -185,6 +209,15 @@ def protocol_attendee(a: Attendee, base: str, token: str, t0: float, duration: f
                                                                 "buffer_paths": []}})
             got = ks.until(_idle_after(mid), deadline)
             a.steps_ms.append((time.monotonic() - ts) * 1000)
+            for m in got:  # answer "painted" where a picture asks for it, as the front end does
+                c = m["content"] if m["header"]["msg_type"] == "comm_msg" else {}
+                content = c.get("data", {}).get("content") or {}
+                if c.get("comm_id") in pictures and content.get("type") == "picture" and content.get("ack"):
+                    a.pictures += 1
+                    ks.send("comm_msg", {"comm_id": c["comm_id"], "data": {"method": "custom", "content": {
+                        "type": "painted", "seq": content["seq"]}}})
+                elif c.get("comm_id") in pictures and content.get("type") == "picture":
+                    a.pictures += 1
             a.steps_at.append(ts - t0)
             # the explorer answered: messages on other widgets' comms (picture, readout)
             a.answered += any(m["header"]["msg_type"] == "comm_msg" and m["content"].get("comm_id") != cid
@@ -343,7 +376,8 @@ def run_room(n: int, args) -> dict:
                                                   if t < args.refill_after]),
             "step_ms_during_refill": percentiles([x for a in people for x, t in zip(a.steps_ms, a.steps_at)
                                                   if args.refill_after <= t < args.refill_after + args.window + 40]),
-            "steps_answered": f"{sum(a.answered for a in people)} of {sum(len(a.steps_ms) for a in people)}",
+            "steps_answered": f"{sum(a.answered for a in people)} of {sum(len(a.steps_ms) for a in people)}"
+                              f" ({sum(a.pictures for a in people)} pictures)",
         }
         res["chromium"] = {
             "pages": len(browsers),
