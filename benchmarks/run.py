@@ -183,7 +183,7 @@ def _attach(explorer: Any) -> list[int]:
     pic = explorer.picture
 
     def send(content: dict, buffers: list | None = None) -> None:
-        sizes.append(len(buffers[0]) if buffers else 0)
+        sizes.append(sum(map(len, buffers)) if buffers else 0)
         pic._message(pic, {"type": "painted", "seq": content["seq"]}, [])
 
     pic.send = send

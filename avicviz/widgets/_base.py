@@ -28,7 +28,7 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, IdentityTransform
 
 from ..plots._style import new_figure
 from .controls import row
@@ -116,6 +116,39 @@ def _look(a: Any) -> tuple | None:
     return common + key
 
 
+def _clusters(boxes: list) -> list[tuple[int, int, int, int]]:
+    """Boxes (row0, row1, col0, col1) merged until no two overlap (None entries skipped).
+
+    >>> _clusters([(0, 2, 0, 2), (1, 3, 1, 3), (10, 12, 10, 12), None])
+    [(0, 3, 0, 3), (10, 12, 10, 12)]
+    """
+    out: list[tuple[int, int, int, int]] = []
+    for b in boxes:
+        if b is None:
+            continue
+        while True:
+            hit = next((o for o in out if _overlaps(o, b)), None)
+            if hit is None:
+                break
+            out.remove(hit)
+            b = _union([hit, b])
+        out.append(b)
+    return sorted(out)
+
+
+def _marker_extent(a: Any, dpi: float) -> Bbox | None:
+    """Where a scatter's markers paint, in pixels (None for other artists).  matplotlib gives a
+    scatter whose markers sit at data points an empty extent, which would mean "anywhere"."""
+    if not (isinstance(a, Collection) and isinstance(a.get_transform(), IdentityTransform)
+            and hasattr(a, "get_sizes") and len(a.get_sizes()) and len(a.get_offsets()) and a.get_paths()):
+        return None
+    pts = a.get_offset_transform().transform(np.asarray(a.get_offsets(), float))
+    reach = (max(np.abs(p.vertices).max() for p in a.get_paths())
+             * np.sqrt(np.max(a.get_sizes())) * dpi / 72.0)
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    return Bbox.from_extents(x0 - reach, y0 - reach, x1 + reach, y1 + reach)
+
+
 def _overlaps(a: tuple | None, b: tuple) -> bool:
     return a is not None and a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
@@ -158,6 +191,9 @@ class Explorer:
         self._places: dict[int, tuple[int, int, int, int] | None] = {}  # where each was drawn
         self._looks: dict[int, tuple | None] = {}  # how each dynamic artist looked when drawn
         self._needs_full = True
+        self.boxes: list[tuple[int, int, int, int]] | None = None  # where the last render drew
+        # where renders drew since the last picture sent (None: a full draw, compare everything)
+        self._unsent: list[tuple[int, int, int, int]] | None = None
         self.dynamic: list[Any] = []
         self._draw()
         for a in self.dynamic:
@@ -219,14 +255,16 @@ class Explorer:
         """The picture for the current settings, as RGBA pixels (rows, columns, 4).
 
         After a full draw, only the dynamic artists that changed since they were last drawn
-        (matplotlib marks them ``stale``) are drawn again, inside one box that holds their old
-        and new places; the dynamic artists overlapping that box are drawn again with them, and
-        nothing outside the box changes.  The tests check that this equals a full draw.
+        (matplotlib marks them ``stale``) are drawn again, inside boxes that hold their old and
+        new places (overlapping places share a box); the dynamic artists overlapping a box are
+        drawn again with them, and nothing outside the boxes changes.  ``self.boxes`` lists the
+        boxes (None after a full draw).  The tests check that this equals a full draw.
         """
         if self._stale_model:
             self._safe_update()
         if self._needs_full or self._background is None:
             self._needs_full = False
+            self.boxes = self._unsent = None
             self.canvas.draw()  # everything but the dynamic artists
             buf = np.asarray(self.canvas.buffer_rgba())
             self._background = buf.copy()
@@ -234,17 +272,23 @@ class Explorer:
         else:
             buf = np.asarray(self.canvas.buffer_rgba())
             changed = [a for a in self.dynamic if a.stale and self._looks_changed(a)]
-            box = _union([e for a in changed for e in (self._places.get(id(a)), self._place(a))])
-            if box is not None:
-                r0, r1, c0, c1 = box
-                inside = self._background[r0:r1, c0:c1].copy()
+            new_places = {id(a): self._place(a) for a in changed}  # where they will be drawn
+            places = {**self._places, **new_places}  # an unchanged artist stays where it was
+            boxes = _clusters([e for a in changed for e in (self._places.get(id(a)), new_places[id(a)])])
+            if boxes:
                 outside = buf.copy()
-                buf[r0:r1, c0:c1] = inside
+                for r0, r1, c0, c1 in boxes:
+                    buf[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
+                # in their order (what is on top stays on top), once each
                 self._redraw([a for a in self.dynamic
-                              if a in changed or _overlaps(self._places.get(id(a)), box)])
-                inside = buf[r0:r1, c0:c1].copy()
-                buf[...] = outside
-                buf[r0:r1, c0:c1] = inside
+                              if any(_overlaps(places.get(id(a)), b) for b in boxes)], places)
+                inside = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in boxes]
+                buf[...] = outside  # what the artists drew outside the boxes is undone
+                for (r0, r1, c0, c1), part in zip(boxes, inside):
+                    buf[r0:r1, c0:c1] = part
+            self.boxes = boxes
+            if self._unsent is not None:
+                self._unsent += boxes
         self.pictures += 1
         self._stale_picture = False
         return buf
@@ -255,7 +299,7 @@ class Explorer:
             return None
         renderer = self.canvas.get_renderer()
         try:
-            bb = a.get_window_extent(renderer)
+            bb = _marker_extent(a, self.figure.dpi) or a.get_window_extent(renderer)
             if isinstance(a, Text) and a.get_bbox_patch() is not None:
                 a.update_bbox_position_size(renderer)
                 bb = Bbox.union([bb, a.get_bbox_patch().get_window_extent(renderer)])
@@ -282,10 +326,12 @@ class Explorer:
         look = _look(a)
         return look is None or self._looks.get(id(a)) != look
 
-    def _redraw(self, artists: list[Any]) -> None:
+    def _redraw(self, artists: list[Any], places: dict[int, Any] | None = None) -> None:
+        """Draw ``artists`` and note where each went (``places``: already known places; finding
+        a text's place means laying it out, a large part of an update)."""
         for a in artists:
             self.figure.draw_artist(a)  # draws it and clears its ``stale`` mark
-            self._places[id(a)] = self._place(a)
+            self._places[id(a)] = places[id(a)] if places and id(a) in places else self._place(a)
             self._looks[id(a)] = _look(a)
 
     def png(self) -> bytes:
@@ -367,7 +413,9 @@ class Explorer:
     def _present(self) -> None:
         """Send the picture if a browser shows it and has painted the previous one."""
         if self._stale_picture and self.picture.has_view and not self.picture.busy:
-            self.picture.show(self.render())
+            rgba = self.render()
+            self.picture.show(rgba, boxes=_clusters(self._unsent) if self._unsent is not None else None)
+            self._unsent = []
 
     def _on_view(self, ratio: float) -> None:
         """A browser shows the picture: render at its pixel ratio and send it whole."""
@@ -376,6 +424,7 @@ class Explorer:
             self.canvas = FigureCanvasAgg(self.figure)
         self._needs_full = True
         self.picture.show(self.render(), full=True)
+        self._unsent = []
 
     def _on_painted(self) -> None:
         """The last picture is on screen: draw what changed since (the latest values only)."""

@@ -1,7 +1,7 @@
 """The explorers' picture: an anywidget that paints pictures rendered by matplotlib's Agg.
 
-The kernel renders a figure with Agg (public blitting API), finds the box of pixels that changed
-since the last picture it sent, and sends that box as a PNG in a binary buffer.  The browser
+The kernel renders a figure with Agg (public blitting API), finds the boxes of pixels that changed
+since the last picture it sent, and sends each box as a PNG in a binary buffer.  The browser
 paints it into a ``<canvas>`` with ``drawImage``.  At most ``WINDOW`` pictures are sent before the
 browser confirms that it has painted them: the picture that fills the window asks for a "painted"
 answer, and until it comes no other picture is sent; values that arrive meanwhile are not drawn,
@@ -38,18 +38,22 @@ function render({ model, el }) {
   label();
   model.on("change:alt", label);
   let chain = Promise.resolve();
+  const opts = { premultiplyAlpha: "none", colorSpaceConversion: "none" };
   async function paint(msg, buffers) {
     try {
-      const blob = new Blob([buffers[0]], { type: "image/png" });
-      const bmp = await createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "none" });
+      // decode every part first, then paint them together: one picture, one frame
+      const bmps = await Promise.all(msg.parts.map((_, i) =>
+        createImageBitmap(new Blob([buffers[i]], { type: "image/png" }), opts)));
       if (msg.full) {
         canvas.width = msg.width;
         canvas.height = msg.height;
         canvas.style.width = msg.width / msg.ratio + "px";
       }
-      ctx.clearRect(msg.x, msg.y, bmp.width, bmp.height);
-      ctx.drawImage(bmp, msg.x, msg.y);
-      bmp.close();
+      msg.parts.forEach(([x, y], i) => {
+        ctx.clearRect(x, y, bmps[i].width, bmps[i].height);
+        ctx.drawImage(bmps[i], x, y);
+        bmps[i].close();
+      });
     } finally {
       if (msg.ack) model.send({ type: "painted", seq: msg.seq });
     }
@@ -143,28 +147,37 @@ class Picture(anywidget.AnyWidget):
         return (self.has_view and self.sent - self._acked >= WINDOW
                 and time.monotonic() - self._sent_at < ACK_TIMEOUT)
 
-    def show(self, rgba: np.ndarray, full: bool = False) -> int:
+    def show(self, rgba: np.ndarray, full: bool = False,
+             boxes: list[tuple[int, int, int, int]] | None = None) -> int:
         """Send what changed in ``rgba`` since the last picture (everything if ``full``).
 
-        Returns the number of PNG bytes sent (0: nothing changed, nothing sent).
+        ``boxes`` (row0, row1, col0, col1), when given, are the only places where pixels may
+        have changed: each is compared and sent as its own PNG, so that changes far apart do not
+        send everything between them.  Returns the number of PNG bytes sent (0: nothing
+        changed, nothing sent).
         """
-        box = changed_box(rgba, None if full else self._last)
-        if self._last is None or self._last.shape != rgba.shape:
+        h, w = rgba.shape[:2]
+        if full or self._last is None or self._last.shape != rgba.shape:
+            parts = [(0, h, 0, w)]
             self._last = rgba.copy()
-        elif box is not None:
-            r0, r1, c0, c1 = box
-            self._last[r0:r1, c0:c1] = rgba[r0:r1, c0:c1]
-        if box is None:
+        else:
+            parts = []
+            for r0, r1, c0, c1 in ([(0, h, 0, w)] if boxes is None else boxes):
+                b = changed_box(rgba[r0:r1, c0:c1], self._last[r0:r1, c0:c1])
+                if b is not None:
+                    parts.append((r0 + b[0], r0 + b[1], c0 + b[2], c0 + b[3]))
+            for r0, r1, c0, c1 in parts:
+                self._last[r0:r1, c0:c1] = rgba[r0:r1, c0:c1]
+        if not parts:
             return 0
-        r0, r1, c0, c1 = box
-        png = encode_png(rgba[r0:r1, c0:c1])
+        pngs = [encode_png(rgba[r0:r1, c0:c1]) for r0, r1, c0, c1 in parts]
         self.sent += 1
         self._sent_at = time.monotonic()
-        h, w = rgba.shape[:2]
-        self.send({"type": "picture", "seq": self.sent, "full": (r0, r1, c0, c1) == (0, h, 0, w),
-                   "x": c0, "y": r0, "width": w, "height": h, "ratio": self.ratio,
-                   "ack": self.sent - self._acked >= WINDOW}, [png])
-        return len(png)
+        self.send({"type": "picture", "seq": self.sent, "full": parts == [(0, h, 0, w)],
+                   "parts": [[c0, r0] for r0, _r1, c0, _c1 in parts],
+                   "width": w, "height": h, "ratio": self.ratio,
+                   "ack": self.sent - self._acked >= WINDOW}, pngs)
+        return sum(map(len, pngs))
 
     def _message(self, _widget, content, _buffers) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
