@@ -629,9 +629,9 @@ _RECORD_JS = """([canvas, readout]) => {
   const draw = ctx.drawImage;
   ctx.drawImage = function (...args) { paints.push(performance.now()); return draw.apply(this, args); };
   if (readout) {
-    let last = readout.innerText;
+    let last = readout.textContent;  // not innerText: that would lay the page out on every change
     new MutationObserver(() => {
-      if (readout.innerText !== last) { last = readout.innerText; texts.push(performance.now()); }
+      if (readout.textContent !== last) { last = readout.textContent; texts.push(performance.now()); }
     }).observe(readout, {subtree: true, childList: true, characterData: true});
   }
   const marks = {};
