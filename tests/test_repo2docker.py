@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from avicviz import servers
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -397,8 +397,8 @@ def cost_title(s: Sweep) -> str:
     """The cost chart's first title line: release, CPU, KVM_MAX_VCPUS (the second is
     :data:`COST_SOURCE`).
 
-    >>> cost_title(sweep("6.17"))[:56]
-    'Expected IPI latency on v6.17..v6.18, CPU x2avic (IPIs t'
+    >>> cost_title(sweep("6.17"))[:49]
+    'Expected IPI latency on v6.17, CPU x2avic (IPIs t'
     """
     return (f"Expected IPI latency on {s.kernel.range_name}, CPU {s.cpu} (IPIs to a "
             f"random vCPU; {s.kvm_max_vcpus_text})")

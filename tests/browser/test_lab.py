@@ -68,6 +68,8 @@ def test_lesson_runs_and_explorers_respond(lesson, lab, page, artifacts):
         assert all(e["controls"] for e in _snapshot(page, panel.copy_name))
         (figures.first if figures.count() else panel.locator(WIDGET_OUTPUT).first).scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"lab-{Path(lesson).stem}.png"))
+        # make lab's setting: the kernel websocket sends the kernel's answers at once (no Nagle)
+        assert "sends without delay (TCP_NODELAY)" in lab.log.read_text(errors="replace")
         if lesson in SLIDER_LESSONS:
             _slider_changes_kernel_readout_and_pixels(page, panel, figures.first)
             page.screenshot(path=str(artifacts / f"lab-{Path(lesson).stem}-slider.png"))
@@ -104,8 +106,6 @@ def _slider_changes_kernel_readout_and_pixels(page, panel, fig):
                            arg=[explorer_readout.element_handle(), e_after["readout"].replace(" ", "")],
                            timeout=10_000)
     assert " ".join(explorer_readout.inner_text().split()) != readout_before
-    # make lab's setting: the kernel websocket sends the kernel's answers at once (no Nagle delay)
-    assert "sends without delay (TCP_NODELAY)" in lab.log.read_text(errors="replace")
 
 
 def test_at_1024_px_with_the_file_browser_open_no_picture_is_cut_off(lab, browser, artifacts):
