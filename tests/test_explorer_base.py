@@ -135,6 +135,19 @@ def test_changes_far_apart_are_sent_as_separate_small_parts():
     assert np.array_equal(b.screen, _truth(ex))
 
 
+def test_an_artist_hidden_by_a_change_is_noted_once_not_redrawn_on_every_picture():
+    ex = Corners()
+    b = Browser(ex)
+    b.paint_all()
+    ex.high.set_visible(False)
+    ex.render()
+    assert len(ex.boxes) == 1  # where it was is painted over with the background
+    ex.render()
+    assert ex.boxes == []      # and then nothing more is drawn for it
+    b.inbox.clear()
+    assert np.array_equal(ex.render(), _truth(ex))
+
+
 def test_an_unchanged_picture_is_not_sent_again():
     ex = Bars()
     b = Browser(ex)

@@ -279,9 +279,10 @@ class Explorer:
                 outside = buf.copy()
                 for r0, r1, c0, c1 in boxes:
                     buf[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
-                # in their order (what is on top stays on top), once each
-                self._redraw([a for a in self.dynamic
-                              if any(_overlaps(places.get(id(a)), b) for b in boxes)], places)
+                # in their order (what is on top stays on top), once each; a changed artist
+                # that is now hidden is "drawn" too, so that its new look and place are noted
+                self._redraw([a for a in self.dynamic if id(a) in new_places
+                              or any(_overlaps(places.get(id(a)), b) for b in boxes)], places)
                 inside = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in boxes]
                 buf[...] = outside  # what the artists drew outside the boxes is undone
                 for (r0, r1, c0, c1), part in zip(boxes, inside):
