@@ -1,15 +1,18 @@
 """Colour-blind safe colours: every colour avicviz's charts and widgets name is an Okabe-Ito
-colour or a neutral grey (so meaning never rests on a hue a reader may not tell apart)."""
+colour, a darker shade of one for text, or a neutral grey (so meaning never rests on a hue a
+reader may not tell apart)."""
 
+import colorsys
 import re
 from pathlib import Path
 
 import pytest
 
-from avicviz.plots._style import PALETTE
+from avicviz.plots._style import PALETTE, TEXT_COLOURS
 
 ROOT = Path(__file__).resolve().parent.parent
 OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+ALLOWED = OKABE_ITO | set(TEXT_COLOURS.values())
 SOURCES = sorted([*(ROOT / "avicviz" / "plots").glob("*.py"), *(ROOT / "avicviz" / "widgets").glob("*.py")])
 
 
@@ -27,9 +30,27 @@ def test_the_palette_is_okabe_ito_and_greys():
 def test_source_names_only_okabe_ito_or_grey(path):
     text = path.read_text()
     for colour in re.findall(r"#[0-9A-Fa-f]{6}\b", text):
-        assert colour.upper() in OKABE_ITO or _grey(colour.upper()), f"{path.name} uses {colour}"
+        assert colour.upper() in ALLOWED or _grey(colour.upper()), f"{path.name} uses {colour}"
     named = re.findall(r"""colou?r\s*=\s*["'](red|green|blue|orange|yellow|purple|magenta|cyan|C\d)["']""", text)
     assert named == [], f"{path.name} uses matplotlib's own colours {named}"
+
+
+def _luminance(hex6: str) -> float:
+    c = [int(hex6[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("name, parent", [("red", "vermillion"), ("green", "green")])
+def test_text_colours_are_readable_shades_of_the_palette(name, parent):
+    """On white, at least 4.5:1 (WCAG AA for body text), and the hue of the palette colour they
+    darken (within 5 degrees); the palette colour itself is below 4.5:1."""
+    def hue(h):
+        return colorsys.rgb_to_hsv(*(int(h[i:i + 2], 16) / 255 for i in (1, 3, 5)))[0] * 360
+
+    text, base = TEXT_COLOURS[name], PALETTE[parent]
+    assert 1.05 / (_luminance(text) + 0.05) >= 4.5 > 1.05 / (_luminance(base) + 0.05)
+    assert abs(hue(text) - hue(base)) < 5
 
 
 @pytest.mark.parametrize("dpi", [100, 200])

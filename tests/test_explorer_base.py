@@ -55,6 +55,7 @@ class Browser:
     def __init__(self, ex, ratio=1):
         self.ex = ex
         self.screen = None
+        self.readout = self.alt = None  # the words under the picture, and the canvas's label
         self.inbox = []
         ex.picture.send = lambda content, buffers=None: self.inbox.append((content, buffers))
         ex.picture._message(ex.picture, {"type": "hello", "ratio": ratio}, [])
@@ -67,6 +68,8 @@ class Browser:
             for (x, y), png in zip(content["parts"], buffers, strict=True):
                 part = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
                 self.screen[y:y + part.shape[0], x:x + part.shape[1]] = part
+            self.readout = content.get("readout", self.readout)
+            self.alt = content.get("alt", self.alt)
             if ack and content["ack"]:
                 self.ex.picture._message(self.ex.picture, {"type": "painted", "seq": content["seq"]}, [])
 
@@ -102,6 +105,66 @@ def test_a_browser_gets_a_full_picture_then_only_the_changed_pixels():
     assert not content["full"] and part.shape[:2] < b.screen.shape[:2]
     b.paint_all()
     assert np.array_equal(b.screen, _truth(ex))
+
+
+def test_the_readout_and_alt_text_travel_with_the_picture_they_describe():
+    ex = Bars()
+    b = Browser(ex)
+    (first, _), = b.inbox  # a new page gets the words with its first, full picture
+    assert first["readout"] == "<b>3</b> bars of 10" and first["alt"] == "Bars: 3 bars of 10"
+    b.paint_all()
+    ex.set(n=9)
+    (content, buffers), = b.inbox
+    assert content["readout"] == "<b>9</b> bars of 10" and content["alt"] == "Bars: 9 bars of 10"
+    assert buffers  # and the bars' pixels, in the same message
+    b.paint_all()
+    ex.set(wide=True, n=9)
+    b.paint_all()
+    assert b.readout == "<b>9</b> bars of 10"
+
+
+class Words(Explorer):
+    """A figure that never changes and a readout that does."""
+    figsize = (3.0, 2.0)
+
+    def _make_controls(self):
+        return {"n": W.IntSlider(value=1, min=0, max=99)}
+
+    def _draw(self):
+        self.figure.text(0.5, 0.5, "fixed")
+
+    def _update(self):
+        self.readout.value = f"n = {self.params['n']}"
+
+
+def test_new_words_over_the_same_pixels_are_sent_alone_and_nothing_when_nothing_changed():
+    ex = Words()
+    b = Browser(ex)
+    b.paint_all()
+    ex.set(n=5)
+    (content, buffers), = b.inbox
+    assert content["parts"] == [] and buffers == [] and content["readout"] == "n = 5"
+    b.paint_all()
+    ex.set(n=5)
+    assert b.inbox == []
+
+
+def test_a_slider_moved_in_the_page_costs_one_message_back():
+    """The page sends a slider's new value; the kernel answers with the picture message alone:
+    no echo of the value (the slider opts out), no readout or alt-text update of their own."""
+    from avicviz.widgets import GATagExplorer
+    ex = GATagExplorer()
+    ex.picture._message(ex.picture, {"type": "hello", "ratio": 1}, [])
+    sent = []
+    for w in [ex.picture, ex.error, *ex.controls.values()]:
+        w.comm.send = lambda data=None, metadata=None, buffers=None, _w=w: sent.append((_w, data))
+    vcpu = ex.controls["vcpu"]
+    vcpu._handle_msg({"content": {"data": {"method": "update", "state": {"value": vcpu.value + 1},
+                                           "buffer_paths": []}}, "buffers": []})
+    assert ex.params["vcpu"] == 301
+    assert [(w is ex.picture, d["method"], d["content"]["type"]) for w, d in sent] == [
+        (True, "custom", "picture")]
+    assert "vcpu_idx <b>301</b>" in sent[0][1]["content"]["readout"]
 
 
 class Corners(Explorer):
@@ -286,6 +349,7 @@ def test_random_walk_the_browser_shows_the_true_picture(name, ratio, steps):
         ex.controls[key].value = _random_value(ex.controls[key], rng)
         assert ex.error.value == "", (name, ex.params)
         b.paint_all()
+        assert (b.readout, b.alt) == (ex.readout.value, ex.alt_text()), (name, ex.params)
         assert np.array_equal(b.screen, _truth(ex)), (name, ex.params)
         b.inbox.clear()  # _truth() draws again; nothing new for the browser
 

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.colors import to_rgba
 
 import avicviz as av
-from avicviz.plots._style import PALETTE
+from avicviz.plots._style import PALETTE, TEXT_COLOURS
 from avicviz.plots.device import summary, tag_arithmetic, verdict
 from avicviz.widgets._base import option_values
 from avicviz.widgets import DeviceInterruptExplorer
@@ -58,7 +58,7 @@ def _check(e):
     readout = e.readout.value
     text = _text(readout)
     assert ("WRONG" in readout) == bad
-    assert readout.startswith(f"<b style='color:{PALETTE['vermillion'] if bad else PALETTE['black']}'>")
+    assert readout.startswith(f"<b style='color:{TEXT_COLOURS['red'] if bad else PALETTE['black']}'>")
     assert text.startswith(verdict(d))
     for sentence in (summary(d), tag_arithmetic(d)):
         assert sentence in text

@@ -21,6 +21,7 @@ from typing import Any
 
 import ipywidgets as W
 import numpy as np
+import traitlets as T
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection
 from matplotlib.colors import to_rgba
@@ -30,11 +31,11 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox, IdentityTransform
 
-from ..plots._style import new_figure
+from ..plots._style import TEXT_COLOURS, new_figure
 from .controls import row
 from .picture import Picture, encode_png
 
-__all__ = ["Explorer", "option_values"]
+__all__ = ["Explorer", "Readout", "option_values"]
 
 #: Dots per inch of a picture on a 1x screen (a 2x screen gets twice as many).
 DPI = 100
@@ -47,6 +48,18 @@ def option_values(w: Any) -> list[Any] | None:
             and not isinstance(w, W.SelectMultiple):
         return [o[1] if isinstance(o, tuple) else o for o in w.options]
     return None
+
+
+class Readout(T.HasTraits):
+    """The HTML under an explorer's picture (``value``).  It is not a widget of its own: the
+    :class:`Picture` sends it with the picture it describes, so a change of a slider costs one
+    message to the browser, and the words and the pixels change together.
+
+    >>> r = Readout(); r.value = "<b>vCPU 7</b>"; r.value
+    '<b>vCPU 7</b>'
+    """
+
+    value = T.Unicode("")
 
 
 def plain_text(markup: str) -> str:
@@ -174,8 +187,7 @@ class Explorer:
         self.figure.set_dpi(DPI)
         self.canvas = FigureCanvasAgg(self.figure)
         self.picture = Picture(on_view=self._on_view, on_painted=self._on_painted)
-        self.readout = W.HTML(layout=W.Layout(min_height="2.5em"))
-        self.readout.add_class("avicviz-readout")
+        self.readout = Readout()
         self.error = W.HTML(layout=W.Layout(min_height="0"))
         self.reset_button = W.Button(description="Reset", tooltip="back to the default settings",
                                      layout=W.Layout(width="6em"))
@@ -218,8 +230,7 @@ class Explorer:
         raise NotImplementedError
 
     def _layout(self) -> W.Widget:
-        return W.VBox([row(*self.controls.values(), self.reset_button), self.picture,
-                       self.readout, self.error])
+        return W.VBox([row(*self.controls.values(), self.reset_button), self.picture, self.error])
 
     # ---- public ------------------------------------------------------------------------
     @property
@@ -399,7 +410,7 @@ class Explorer:
             self._update()
         except Exception as e:  # shown in the widget: a callback's error must not vanish
             self.error.value = (
-                "<div style='color:#D55E00'><b>This setting hit a bug in avicviz:</b> "
+                f"<div style='color:{TEXT_COLOURS['red']}'><b>This setting hit a bug in avicviz:</b> "
                 + html.escape(f"{type(e).__name__}: {e}") + "</div>"
             )
             self.last_error = e
@@ -415,6 +426,7 @@ class Explorer:
         """Send the picture if a browser shows it and has painted the previous one."""
         if self._stale_picture and self.picture.has_view and not self.picture.busy:
             rgba = self.render()
+            self.picture.readout = self.readout.value
             self.picture.show(rgba, boxes=_clusters(self._unsent) if self._unsent is not None else None)
             self._unsent = []
 
@@ -424,7 +436,9 @@ class Explorer:
             self.figure.set_dpi(DPI * ratio)
             self.canvas = FigureCanvasAgg(self.figure)
         self._needs_full = True
-        self.picture.show(self.render(), full=True)
+        rgba = self.render()
+        self.picture.readout = self.readout.value
+        self.picture.show(rgba, full=True)
         self._unsent = []
 
     def _on_painted(self) -> None:

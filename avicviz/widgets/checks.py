@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as W
 
+from ..plots._style import TEXT_COLOURS
 from ..questions import Question, question as _question
 
 __all__ = ["Check", "check"]
@@ -125,7 +126,7 @@ class Check:
                 ok, msg = False, self._feedback_for(parsed)
             self._reveal_solution()
         self.solved = self.solved or ok
-        colour = "#009E73" if ok else "#D55E00"
+        colour = TEXT_COLOURS["green" if ok else "red"]
         mark = "&#10004; Right:" if ok else "&#10008; Not yet:"
         # role="status": a screen reader reads the feedback out when it appears
         self.result.value = (f"<span role='status' style='color:{colour}'>{mark} "

@@ -7,11 +7,12 @@ all of them.
 from __future__ import annotations
 
 import ipywidgets as W
+import traitlets as T
 
 from ..releases import AVIC_PARAMS, CPU_KINDS, GUEST_APIC_MODES, mainline_releases, release
 
 __all__ = ["KERNELS", "STYLE", "kernel_dropdown", "cpu_dropdown", "guest_dropdown", "avic_dropdown", "kvm_max_dropdown", "kvm_max_vcpus", "row",
-           "slider", "freeze_layout"]
+           "slider", "Slider", "freeze_layout"]
 
 #: Style of controls whose description is longer than ipywidgets' default label width.
 STYLE = {"description_width": "initial"}
@@ -65,11 +66,28 @@ def kvm_max_vcpus(choice: str, kernel) -> int | None:
     return None if choice == "default" else release(kernel).kvm_max_vcpus_configurable_max
 
 
+class Slider(W.IntSlider):
+    """ipywidgets' IntSlider whose new values are not echoed back to the page.
+
+    ipywidgets 8 answers every value the page sends with an ``echo_update`` message carrying the
+    same value, for other pages that show the same widget.  During a drag that is one message in
+    four of every answer, and the page that sent the value ignores it.  ipywidgets lets a trait
+    opt out with the ``echo_update=False`` metadata (as its FileUpload does).  The cost: a second
+    browser tab on the same kernel does not see this slider move.
+    """
+
+    value = T.CInt(0, help="Int value").tag(sync=True, echo_update=False)
+
+
 def slider(description: str, value: int, lo: int, hi: int, step: int = 1,
            width: str = "24em") -> W.IntSlider:
     """An integer slider that follows a drag (continuous updates: the explorer drops values it
-    cannot draw in time and always draws the last one)."""
-    return W.IntSlider(value=value, min=lo, max=hi, step=step, description=description,
+    cannot draw in time and always draws the last one).
+
+    >>> s = slider("vCPU", 3, 0, 511); (s.value, s.min, s.max, s.continuous_update)
+    (3, 0, 511, True)
+    """
+    return Slider(value=value, min=lo, max=hi, step=step, description=description,
                        style=STYLE, layout=W.Layout(width=width, max_width="100%"))
 
 

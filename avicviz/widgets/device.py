@@ -10,7 +10,7 @@ from ..gatag import encode
 from ..iommu import deliver, make_irte
 from ..plots.device import (device_path, summary, tag_arithmetic, update_device_path, verdict, words,
                             wrong_wakeup)
-from ..plots._style import PALETTE
+from ..plots._style import PALETTE, TEXT_COLOURS
 from ..releases import release
 from ._base import Explorer
 from .controls import STYLE, freeze_layout, kernel_dropdown, row, slider
@@ -52,7 +52,7 @@ class DeviceInterruptExplorer(Explorer):
         c = self.controls
         rows = [row(c["kernel"], c["vm_id"], c["vcpu"], self.reset_button),
                 row(c["guest_mode"], c["is_run"], c["ga_log_intr"])]
-        return W.VBox(rows + [self.picture, self.readout, self.error])
+        return W.VBox(rows + [self.picture, self.error])
 
     def interrupt(self):
         """The :class:`avicviz.iommu.DeviceInterrupt` for the current settings."""
@@ -113,7 +113,7 @@ def readout(d, notes=()) -> str:
     """The HTML under the figure: the verdict (red when the wrong vCPU or nobody is woken), the
     settings, any caveats, the tag arithmetic, the steps, and the IRTE and GA log as hex words.
     The figure shows none of these sentences: they are cheaper here than re-rendered as text."""
-    colour = PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["black"]
+    colour = TEXT_COLOURS["red"] if wrong_wakeup(d) else PALETTE["black"]
     steps = "".join(f"<li>{html.escape(s)}</li>" for s in d.steps)
     extra = "".join(f"<br><i>{html.escape(n)}</i>" for n in notes)
     hexes = "<br>".join(f"{html.escape(what)} = <code>{word}</code>" if word.startswith("0x")

@@ -82,7 +82,7 @@ class Past512Explorer(Explorer):
                     self.reset_button),
                 row(c["sizing"], c["vcpus"]),
                 row(c["sockets"], c["dies"], c["modules"], c["cores"], c["threads"])]
-        return W.VBox(rows + [self.picture, self.readout, self.error])
+        return W.VBox(rows + [self.picture, self.error])
 
     def topology(self) -> Topology:
         p = self.params
@@ -264,7 +264,7 @@ class CostExplorer(Explorer):
         c = self.controls
         rows = [row(c["kernel"], c["cpu"], c["avic"], c["vcpus"], self.reset_button),
                 row(c["accelerated"], c["incomplete_ipi"], c["emulated"])]
-        return W.VBox(rows + [self.picture, self.readout, self.error])
+        return W.VBox(rows + [self.picture, self.error])
 
     def costs(self) -> dict[str, int]:
         p = self.params

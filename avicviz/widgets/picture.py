@@ -10,6 +10,10 @@ builds a backlog, and the kernel draws the next picture while the browser paints
 Only one picture in ``WINDOW`` is answered: in JupyterLab every message to the kernel costs the
 page a "busy" and an "idle" status update, and the answers were half of those messages.
 
+The explorer's readout (HTML) and the picture in words (the canvas's aria-label) travel in the
+picture's message and change in the same frame as the pixels: one message per answer instead of
+three (a widget trait that changes is a message of its own).
+
 The canvas is scaled to the width of its output area (never wider than the figure's own size),
 and the kernel renders at the browser's device pixel ratio so that it stays sharp on 2x screens.
 """
@@ -34,9 +38,9 @@ function render({ model, el }) {
   canvas.setAttribute("role", "img");
   const ctx = canvas.getContext("2d");
   el.appendChild(canvas);
-  const label = () => canvas.setAttribute("aria-label", model.get("alt"));
-  label();
-  model.on("change:alt", label);
+  const readout = document.createElement("div");
+  readout.className = "avicviz-readout";
+  el.appendChild(readout);
   let chain = Promise.resolve();
   const opts = { premultiplyAlpha: "none", colorSpaceConversion: "none" };
   async function paint(msg, buffers) {
@@ -54,6 +58,9 @@ function render({ model, el }) {
         ctx.drawImage(bmps[i], x, y);
         bmps[i].close();
       });
+      // the words change in the same frame as the picture they describe
+      if (typeof msg.readout === "string") readout.innerHTML = msg.readout;
+      if (typeof msg.alt === "string") canvas.setAttribute("aria-label", msg.alt);
     } finally {
       if (msg.ack) model.send({ type: "painted", seq: msg.seq });
     }
@@ -63,10 +70,7 @@ function render({ model, el }) {
   };
   model.on("msg:custom", onMessage);
   model.send({ type: "hello", ratio: window.devicePixelRatio || 1 });
-  return () => {
-    model.off("msg:custom", onMessage);
-    model.off("change:alt", label);
-  };
+  return () => model.off("msg:custom", onMessage);
 }
 export default { render };
 """
@@ -74,6 +78,11 @@ export default { render };
 _CSS = """
 .avicviz-picture { min-width: 0; max-width: 100%; }
 .avicviz-picture canvas { display: block; max-width: 100%; height: auto; }
+.avicviz-readout {
+  min-height: 2.5em; margin: 4px 2px; line-height: 1.45; overflow-wrap: anywhere;
+  font-size: var(--jp-widgets-font-size, 13px);
+  color: var(--jp-widgets-color, var(--jp-content-font-color1, #000));
+}
 """
 
 #: A picture not acknowledged within this many seconds is taken as lost (a closed page).
@@ -125,7 +134,9 @@ class Picture(anywidget.AnyWidget):
     _esm = _ESM
     _css = _CSS
     #: What the picture shows, in words (the canvas's aria-label).
-    alt = T.Unicode("").tag(sync=True)
+    alt = T.Unicode("")
+    #: The HTML under the picture (the explorer's readout).
+    readout = T.Unicode("")
 
     def __init__(self, on_view: Callable[[float], None], on_painted: Callable[[], None],
                  **kwargs) -> None:
@@ -138,6 +149,7 @@ class Picture(anywidget.AnyWidget):
         self._acked = 0          # the newest picture a view said it painted
         self._sent_at = 0.0
         self._last: np.ndarray | None = None
+        self._words: tuple[str, str] | None = None  # (readout, alt) last sent
         self.on_msg(self._message)
 
     @property
@@ -153,8 +165,8 @@ class Picture(anywidget.AnyWidget):
 
         ``boxes`` (row0, row1, col0, col1), when given, are the only places where pixels may
         have changed: each is compared and sent as its own PNG, so that changes far apart do not
-        send everything between them.  Returns the number of PNG bytes sent (0: nothing
-        changed, nothing sent).
+        send everything between them.  The readout and alt text go with it when they changed
+        (alone, when no pixel did).  Returns the number of PNG bytes sent (0: no pixel changed).
         """
         h, w = rgba.shape[:2]
         if full or self._last is None or self._last.shape != rgba.shape:
@@ -168,15 +180,19 @@ class Picture(anywidget.AnyWidget):
                     parts.append((r0 + b[0], r0 + b[1], c0 + b[2], c0 + b[3]))
             for r0, r1, c0, c1 in parts:
                 self._last[r0:r1, c0:c1] = rgba[r0:r1, c0:c1]
-        if not parts:
+        words = (self.readout, self.alt)
+        if not parts and words == self._words:
             return 0
         pngs = [encode_png(rgba[r0:r1, c0:c1]) for r0, r1, c0, c1 in parts]
         self.sent += 1
         self._sent_at = time.monotonic()
-        self.send({"type": "picture", "seq": self.sent, "full": parts == [(0, h, 0, w)],
-                   "parts": [[c0, r0] for r0, _r1, c0, _c1 in parts],
-                   "width": w, "height": h, "ratio": self.ratio,
-                   "ack": self.sent - self._acked >= WINDOW}, pngs)
+        msg = {"type": "picture", "seq": self.sent, "full": parts == [(0, h, 0, w)],
+               "parts": [[c0, r0] for r0, _r1, c0, _c1 in parts],
+               "width": w, "height": h, "ratio": self.ratio,
+               "ack": self.sent - self._acked >= WINDOW}
+        if words != self._words:  # the words travel with the picture: one message, one frame
+            msg["readout"], msg["alt"] = self._words = words
+        self.send(msg, pngs)
         return sum(map(len, pngs))
 
     def _message(self, _widget, content, _buffers) -> None:
@@ -187,6 +203,7 @@ class Picture(anywidget.AnyWidget):
             self.ratio = 2.0 if isinstance(ratio, (int, float)) and ratio > 1.25 else 1.0
             self._acked = self.sent  # nothing in flight to this new view
             self._last = None        # its canvas is empty: the next picture is a full one
+            self._words = None       # and it has no words yet
             self._on_view(self.ratio)
         elif kind == "painted":
             seq = content.get("seq")

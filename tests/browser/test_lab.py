@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import (CANVAS, FIGURE, SLIDER, new_page, check_slider_redraws, error_outputs, explorers_in,
+from harness import (CANVAS, FIGURE, READOUT, SLIDER, new_page, check_slider_redraws, error_outputs, explorers_in,
                      explorer_box, jupyter_lab, open_and_run_all, run_in_kernel,
                      shutdown_kernel, slider_value, wait_canvas_stable,
                      wait_widgets_rendered, WIDGET_OUTPUT)
@@ -82,7 +82,7 @@ def _slider_changes_kernel_readout_and_pixels(page, panel, fig):
     slider = box.locator(SLIDER).first
     canvas = fig.locator("canvas").first
     label = slider.locator(".widget-label").first.inner_text().strip()
-    explorer_readout = box.locator(":scope > .widget-html").first
+    explorer_readout = box.locator(READOUT).first
     wait_canvas_stable(canvas)
     readout_before = " ".join(explorer_readout.inner_text().split())
     before = _snapshot(page, panel.copy_name)
