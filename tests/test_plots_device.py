@@ -48,7 +48,7 @@ def test_wrong_vcpu_on_62_is_flagged():
     assert arts.tag_vcpu.get_width() == 8 and arts.tag_vm.get_width() == 24
     assert arts.tag_vcpu_label.get_text() == "vcpu_id [7:0] = 44"
     assert arts.tag_decode.get_text() == "tag 0x0000012C on v6.2: vm_id = tag >> 8 = 1; vcpu_id = tag & 0xFF = 44"
-    assert arts.nodes["wake"].get_text().endswith("vcpu_id 44 -> wakes vCPU 44")
+    assert D.wake_label(arts).endswith("vcpu_id 44 -> wakes vCPU 44")
     assert _fill(arts.marks["wake"]) == _rgb("vermillion")
     assert arts.headings[1].get_text() == "IRTE (guest mode), bits 63:0 = 0x0000012C00000685"
     assert arts.headings[2].get_text().endswith("= 0x100001000000012C")
@@ -88,7 +88,7 @@ def test_other_outcomes_write_no_log_entry(kw, outcome, text):
                             else {"device", "irte", "irr", outcome})
     assert _fill(arts.marks[outcome]) == _rgb({"doorbell": "green", "irr_only": "yellow", "remapped": "sky"}[outcome])
     assert _fill(arts.marks["wake"]) == (1.0, 1.0, 1.0) and arts.nodes["wake"].get_alpha() < 1
-    assert arts.nodes["wake"].get_text() == "KVM decodes the GATag,\nwakes a vCPU"
+    assert D.wake_label(arts) == "KVM decodes the GATag,\nwakes a vCPU"
     assert arts.verdict.get_color() == PALETTE["black"]
     D.update_device_path(arts, D.example("6.2"))  # and back: the entry is written again
     assert not arts.log_veil.get_visible() and arts.log.values["ga_tag"].get_visible()
@@ -110,7 +110,7 @@ def test_without_sentences_the_figure_keeps_the_bits_and_the_path():
     assert _bits(arts.irte_lo, 64) == d.irte.lo and _bits(arts.log, 64) == d.ga_log_entry
     assert arts.irte_lo.values["ga_tag"].get_text() == "0x0000012C"
     assert arts.tag_vcpu_label.get_text() == "vcpu_id [7:0] = 44"
-    assert arts.nodes["wake"].get_text().endswith("wakes vCPU 44") and _fill(arts.marks["wake"]) == _rgb("vermillion")
+    assert D.wake_label(arts).endswith("wakes vCPU 44") and _fill(arts.marks["wake"]) == _rgb("vermillion")
     # the sentences, for the readout
     assert D.summary(d) == "Device interrupt on v6.2: GuestMode=1, IsRun=0, GALogIntr=1, vector 0x41, GATag 0x0000012C"
     assert D.tag_arithmetic(d) == "tag 0x0000012C on v6.2: vm_id = tag >> 8 = 1; vcpu_id = tag & 0xFF = 44"
@@ -126,7 +126,7 @@ def test_nobody_woken_names_the_decoded_vm_id():
     d = av.deliver(av.make_irte(t, 0x41), "6.3", vm_id=1, vcpu_ids=6, intended_vcpu=5)
     D.update_device_path(arts, d)
     assert d.woken_vcpu is None
-    assert arts.nodes["wake"].get_text() == "KVM decodes vm_id 4660,\nvcpu_id 5 -> wakes nobody"
+    assert D.wake_label(arts) == "KVM decodes vm_id 4660,\nvcpu_id 5 -> wakes nobody"
     assert _fill(arts.marks["wake"]) == _rgb("vermillion") and "nobody is woken" in arts.verdict.get_text()
 
 
@@ -138,8 +138,10 @@ def test_flow_chart_boxes_fit_their_labels():
     fig.draw_without_rendering()  # lays the figure out
     for wake in ["KVM decodes the GATag:\nvcpu_idx 4095 -> wakes vCPU 4095",
                  "KVM decodes vm_id 16777215,\nvcpu_idx 4095 -> wakes nobody"]:
-        arts.nodes["wake"].set_text(wake)
-        for k, t in arts.nodes.items():
+        head, detail = wake.split("\n")
+        arts.nodes["wake"].set_text(head)
+        arts.wake_detail.set_text(detail)
+        for k, t in [*arts.nodes.items(), ("wake", arts.wake_detail)]:
             inner, box = t.get_window_extent(r), arts.boxes[k].get_window_extent(r)
             assert box.x0 < inner.x0 and inner.x1 < box.x1 and box.y0 < inner.y0 and inner.y1 < box.y1, k
 

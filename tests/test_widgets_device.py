@@ -8,7 +8,7 @@ from matplotlib.colors import to_rgba
 
 import avicviz as av
 from avicviz.plots._style import PALETTE, TEXT_COLOURS
-from avicviz.plots.device import summary, tag_arithmetic, verdict
+from avicviz.plots.device import summary, tag_arithmetic, verdict, wake_label
 from avicviz.widgets._base import option_values
 from avicviz.widgets import DeviceInterruptExplorer
 
@@ -49,10 +49,10 @@ def _check(e):
     wake = to_rgba(a.marks["wake"].get_facecolor())[:3]
     if d.outcome == "ga_log":
         woke = "nobody" if d.woken_vcpu is None else f"vCPU {d.woken_vcpu}"
-        assert a.nodes["wake"].get_text().endswith(f"{r.gatag_vcpu_field} {d.decoded_vcpu} -> wakes {woke}")
+        assert wake_label(a).endswith(f"{r.gatag_vcpu_field} {d.decoded_vcpu} -> wakes {woke}")
         assert wake == to_rgba(PALETTE["vermillion" if bad else "green"])[:3]
     else:
-        assert wake == (1.0, 1.0, 1.0) and "wakes a vCPU" in a.nodes["wake"].get_text()
+        assert wake == (1.0, 1.0, 1.0) and "wakes a vCPU" in wake_label(a)
     assert a.log_veil.get_visible() == (d.ga_log_entry is None)
     # the sentences, in the readout under the figure (red when the wakeup is wrong)
     readout = e.readout.value
@@ -99,7 +99,7 @@ def test_ga_log_wakeup(kernel, vcpu, woken):
     d = e.model
     assert d.outcome == "ga_log" and d.woken_vcpu == woken
     assert d.wrong_vcpu == (woken != vcpu)
-    assert f"wakes vCPU {woken}" in e._arts.nodes["wake"].get_text()
+    assert f"wakes vCPU {woken}" in wake_label(e._arts)
     assert f"KVM wakes vCPU {woken}" in e.readout.value
 
 
@@ -117,7 +117,7 @@ def test_outcomes_and_notes():
     e.set(kernel="6.3", vm_id=0xFFFFFF, vcpu=1)
     assert "never hands out VM ID 16777215" in e.readout.value
     assert e.model.woken_vcpu is None and "nobody is woken" in e.readout.value
-    assert e._arts.nodes["wake"].get_text() == "KVM decodes vm_id 8388607,\nvcpu_id 1 -> wakes nobody"
+    assert wake_label(e._arts) == "KVM decodes vm_id 8388607,\nvcpu_id 1 -> wakes nobody"
 
 
 def test_the_figure_leaves_the_sentences_to_the_readout():
@@ -133,3 +133,20 @@ def test_the_figure_leaves_the_sentences_to_the_readout():
     assert tuple(e.figure.get_size_inches()) == (10.0, 7.0)
 
 
+
+
+@pytest.mark.parametrize("ratio", [1, 2])
+def test_a_vcpu_step_draws_the_wake_nodes_second_line_only(ratio):
+    """The wake node's first line ("KVM decodes the GATag:") stays put while the vCPU slider
+    moves: the boxes a step redraws keep clear of it, so its glyphs are not drawn again."""
+    from avicviz.widgets._base import _overlaps
+    e = DeviceInterruptExplorer()
+    e.picture.send = lambda *a, **k: None
+    e.picture._message(e.picture, {"type": "hello", "ratio": ratio}, [])
+    head, detail = e._arts.nodes["wake"], e._arts.wake_detail
+    for v in (301, 302, 1000):
+        e.picture._acked = e.picture.sent  # painted
+        e.set(vcpu=v)
+        assert wake_label(e._arts).endswith(f"wakes vCPU {v & 0xFF}")
+        assert any(_overlaps(e._places[id(detail)], b) for b in e.boxes)
+        assert not any(_overlaps(e._places[id(head)], b) for b in e.boxes)

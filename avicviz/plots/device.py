@@ -84,6 +84,9 @@ class DeviceArtists:
     boxes: dict[str, Rectangle]  # flow-chart boxes under the labels (fixed)
     marks: dict[str, Rectangle]  # over each box: a tint if the path takes it, a veil if not
                                  # (the wake node's is under its label, filled solid)
+    #: The wake node's second line (``nodes["wake"]`` is its first): a vCPU step changes only
+    #: this line, so only its glyphs are drawn again.  :func:`wake_label` joins the two.
+    wake_detail: Text | None = None
 
     @property
     def sentences(self) -> bool:
@@ -188,6 +191,19 @@ def _tag_axes(ax: Axes, decode: bool) -> tuple[Rectangle, Rectangle, BitDigits, 
 _WAKE_WIDEST = ("KVM decodes the GATag:\nvcpu_idx 4095 -> wakes vCPU 4095",
                 "KVM decodes vm_id 16777215,\nvcpu_idx 4095 -> wakes nobody")
 _PAD = 4.0  # points between a flow-chart label and its box
+#: Points between the wake node's two lines: enough that their places (padded by 3 pixels) do not
+#: touch, so that a change of the second line does not draw the first again.
+_LINE_GAP = 5.5
+
+
+def wake_label(arts: DeviceArtists) -> str:
+    """The wake node's label as the reader sees it: both lines.
+
+    >>> from matplotlib.figure import Figure
+    >>> wake_label(device_path(example("6.2", vcpu=300), Figure(figsize=(10, 7)), sentences=False))
+    'KVM decodes the GATag:\\nvcpu_id 44 -> wakes vCPU 44'
+    """
+    return f"{arts.nodes['wake'].get_text()}\n{arts.wake_detail.get_text()}"
 
 
 def _wake_text(d: DeviceInterrupt) -> str:
@@ -201,7 +217,7 @@ def _wake_text(d: DeviceInterrupt) -> str:
     return f"KVM decodes the GATag:\n{field} {d.decoded_vcpu} -> wakes vCPU {d.woken_vcpu}"
 
 
-def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation], dict[str, Rectangle],
+def _flow_axes(ax: Axes) -> tuple[dict[str, Text], Text, list[Annotation], dict[str, Rectangle],
                                   dict[str, Rectangle]]:
     """The flow chart: a fixed box and label per node, and over each box a mark that
     :func:`update_device_path` turns into a tint (path taken) or a veil (not taken).
@@ -226,12 +242,23 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation], dict[str, R
     for k, (x, y) in _NODES.items():
         t = ax.text(x, y, labels[k], ha="center", va="center", fontsize=8, transform=ax.transAxes,
                     zorder=3)
-        exts = [t.get_window_extent(measure)]
-        for other in _WAKE_WIDEST[1:] if k == "wake" else ():
-            t.set_text(other)
-            exts.append(t.get_window_extent(measure))
-        w = max(e.width for e in exts) * 72 / fig.dpi + 2 * _PAD
-        h = max(e.height for e in exts) * 72 / fig.dpi + 2 * _PAD
+        w = t.get_window_extent(measure).width * 72 / fig.dpi + 2 * _PAD
+        h = t.get_window_extent(measure).height * 72 / fig.dpi + 2 * _PAD
+        if k == "wake":  # two texts, one per line, _LINE_GAP apart around the node's centre
+            half = ScaledTranslation(0, _LINE_GAP / 2 / 72, fig.dpi_scale_trans)
+            t.set_va("bottom")
+            t.set_zorder(5)  # over its mark (the others are under theirs)
+            t.set_transform(ax.transAxes + half)
+            detail = ax.text(x, y, "", ha="center", va="top", fontsize=8, zorder=5,
+                             transform=ax.transAxes + half.inverted())
+            size = [0.0, 0.0, 0.0]  # widest line, tallest first line, tallest second line
+            for widest in _WAKE_WIDEST:
+                for i, (line, part) in enumerate(zip(widest.split("\n"), (t, detail))):
+                    part.set_text(line)
+                    e = part.get_window_extent(measure)
+                    size[0], size[i + 1] = max(size[0], e.width), max(size[i + 1], e.height)
+            w = size[0] * 72 / fig.dpi + 2 * _PAD
+            h = 2 * max(size[1:]) * 72 / fig.dpi + _LINE_GAP + 2 * _PAD
         # a w x h points box centred on (x, y) in axes coordinates
         at = (Affine2D().scale(w / 72, h / 72).translate(-w / 144, -h / 144) + fig.dpi_scale_trans
               + ScaledTranslation(x, y, ax.transAxes))
@@ -241,8 +268,8 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation], dict[str, R
         for r in (boxes[k], marks[k]):
             ax.add_artist(r)
         nodes[k] = t
-    nodes["wake"].set_text("KVM decodes the GATag,\nwakes a vCPU")
-    nodes["wake"].set_zorder(5)  # over its mark (the others are under theirs)
+    nodes["wake"].set_text("KVM decodes the GATag,")
+    detail.set_text("wakes a vCPU")
     arrows = []
     for a, b in _EDGES:
         same_row = _NODES[a][1] == _NODES[b][1]
@@ -251,7 +278,7 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], list[Annotation], dict[str, R
                     arrowprops=dict(arrowstyle="->", color=PALETTE["grey"], lw=1, shrinkA=1.5,
                                     shrinkB=1.5)))
     ax.set_axis_off()
-    return nodes, arrows, boxes, marks
+    return nodes, detail, arrows, boxes, marks
 
 
 def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True,
@@ -291,14 +318,14 @@ def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True,
     ax_log.add_artist(veil)
     vm, vc, digits, vm_label, vc_label, decode = _tag_axes(ax_tag, decode=sentences)
     ax_tag.set_title("GATag as KVM splits it", loc="left", fontsize=10)
-    nodes, arrows, boxes, marks = _flow_axes(ax_flow)
+    nodes, detail, arrows, boxes, marks = _flow_axes(ax_flow)
     verdict_text = title = None
     if sentences:
         verdict_text = ax_flow.text(0.5, -0.02, "", ha="center", va="top", fontsize=10,
                                     fontweight="bold", transform=ax_flow.transAxes)
         title = fig.suptitle("", fontsize=11, x=0.01, ha="left")
     arts = DeviceArtists(hi, lo, log, note, veil, vm, vc, digits, vm_label, vc_label, decode, nodes,
-                         verdict_text, title, headings, arrows, boxes, marks)
+                         verdict_text, title, headings, arrows, boxes, marks, detail)
     update_device_path(arts, d)
     return arts
 
@@ -362,8 +389,10 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
             m.set_facecolor(to_rgba("white", _VEIL))
             m.set_edgecolor(to_rgba("white", _VEIL))
             m.set_linewidth(1.0)
-    arts.nodes["wake"].set_text(_wake_text(d))
-    arts.nodes["wake"].set_alpha(1.0 if "wake" in taken else 1 - _VEIL)
+    head, detail = _wake_text(d).split("\n")
+    for t, line in ((arts.nodes["wake"], head), (arts.wake_detail, detail)):
+        t.set_text(line)
+        t.set_alpha(1.0 if "wake" in taken else 1 - _VEIL)
     if arts.verdict is not None:
         arts.verdict.set_text(verdict(d))
         arts.verdict.set_color(PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["black"])
