@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform, TransformedBbox
 
-__all__ = ["PALETTE", "TEXT_COLOURS", "FIELD_COLOURS", "STATE_COLOURS", "PATH_COLOURS", "RELEASE_COLOURS",
+__all__ = ["PALETTE", "TEXT_COLOURS", "text_colour", "FIELD_COLOURS", "STATE_COLOURS", "PATH_COLOURS", "RELEASE_COLOURS",
            "field_colour", "new_figure", "CellImage", "cell_image"]
 
 #: Okabe-Ito colours, safe for the common colour-vision deficiencies.
@@ -32,6 +32,16 @@ PALETTE = {
 #: Text colours for HTML on a white page: the palette's vermillion and green darkened to a
 #: contrast of at least 4.5:1 (WCAG AA for body text; the palette's own are 3.9:1 and 3.4:1).
 TEXT_COLOURS = {"red": "#B34700", "green": "#00785A"}
+
+
+def text_colour(colour: str) -> str:
+    """The colour to write text in for a palette colour: its darker shade if it has one.
+
+    >>> text_colour(PALETTE["vermillion"]), text_colour(PALETTE["green"]), text_colour("#000000")
+    ('#B34700', '#00785A', '#000000')
+    """
+    shades = {PALETTE["vermillion"]: TEXT_COLOURS["red"], PALETTE["green"]: TEXT_COLOURS["green"]}
+    return shades.get(colour.upper(), colour)
 
 #: Colours for bit fields, by field name (fields not listed cycle through CYCLE).
 FIELD_COLOURS = {

@@ -11,6 +11,7 @@ from ..gatag import aliases, encode
 from ..layouts import gatag_layout
 from ..releases import release, release_ranges as releases
 from ..vmid import VMIDAllocator
+from ..plots._style import text_colour
 from ..plots.gatag import (
     alias_span,
     aliasing_chart,
@@ -71,7 +72,7 @@ class GATagExplorer(Explorer):
         story = "<br>".join(html.escape(x) for x in lines)
         self.readout.value = (
             f"<div style='font-family:monospace;white-space:pre-wrap'>{story}<br>"
-            f"<b style='color:{colour}'>{html.escape(verdict)}</b></div>"
+            f"<b style='color:{text_colour(colour)}'>{html.escape(verdict)}</b></div>"
             f"<b>{r.name}</b> ({r.range_name}): {t.vcpu_field} in bits {t.vcpu_bits - 1}:0, vm_id in "
             f"bits 31:{t.vcpu_bits}. GATag <b>{t.tag_hex}</b> decodes to VM ID {t.decoded_vm_id}, "
             f"{t.vcpu_field} <b>{t.decoded_vcpu}</b>: " + ("lossless" if t.lossless else "<b>lossy</b>"))
