@@ -195,7 +195,8 @@ def protocol_attendee(a: Attendee, base: str, token: str, t0: float, duration: f
         lo, hi, v = s["min"], s["max"], s["value"]
         # the explorers' pictures: say "hello" as the page's front end does, so that the kernel
         # renders and sends pictures for this attendee too
-        pictures = [c for c, st in states.items() if st.get("_model_name") == "AnyModel" and "alt" in st]
+        pictures = [c for c, st in states.items() if st.get("_model_name") == "AnyModel"
+                    and "avicviz-picture" in str(st.get("_esm", ""))]
         for pid in pictures:
             ks.send("comm_msg", {"comm_id": pid, "data": {"method": "custom",
                                                           "content": {"type": "hello", "ratio": 1}}})
