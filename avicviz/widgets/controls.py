@@ -70,8 +70,9 @@ class Slider(W.IntSlider):
     """ipywidgets' IntSlider whose new values are not echoed back to the page.
 
     ipywidgets 8 answers every value the page sends with an ``echo_update`` message carrying the
-    same value, for other pages that show the same widget.  During a drag that is one message in
-    four of every answer, and the page that sent the value ignores it.  ipywidgets lets a trait
+    same value, for other pages that show the same widget.  During a drag the page that sent the
+    value ignores it, and each one costs the kernel, the server and the page a message (an
+    explorer's whole answer is three: "busy", the picture, "idle").  ipywidgets lets a trait
     opt out with the ``echo_update=False`` metadata (as its FileUpload does).  The cost: a second
     browser tab on the same kernel does not see this slider move.
     """
