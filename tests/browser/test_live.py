@@ -18,8 +18,26 @@ DEMO_PAGES = sorted(p.name for p in DEMOS.glob("*.ipynb") if p.name != "index.ip
 
 @pytest.mark.parametrize("demo", DEMO_PAGES)
 def test_a_mouse_drag_paints_while_dragging_and_ends_on_the_final_value(demo, demo_server, page):
+    _drag_ends_on_the_true_picture(page, demo_server, demo, "ImageDecoder")
+
+
+@pytest.mark.parametrize("demo", ["gatag.ipynb", "device.ipynb"])
+def test_where_the_browser_has_no_image_decoder_pictures_are_decoded_from_blobs(demo, demo_server,
+                                                                                 browser):
+    """The fallback path (browsers without WebCodecs' ImageDecoder, pages that are not secure)
+    paints the same pixels."""
+    page = new_page(browser)
+    try:
+        page.add_init_script("window.__avicvizBlobDecode = true")
+        _drag_ends_on_the_true_picture(page, demo_server, demo, "Blob")
+    finally:
+        page.context.close()
+
+
+def _drag_ends_on_the_true_picture(page, demo_server, demo, decoder):
     body = open_voila(page, demo_server, demo, figures=len(explorers_in(DEMOS / demo)))
     fig = body.locator(FIGURE).first
+    assert fig.locator("canvas").first.get_attribute("data-decoder") == decoder
     slider = explorer_box(fig).locator(SLIDER).first
     canvas = fig.locator("canvas").first
     drag = drag_slider(page, slider, canvas)
