@@ -2,13 +2,18 @@
 
 The kernel renders a figure with Agg (public blitting API), finds the boxes of pixels that changed
 since the last picture it sent, and sends each box as a PNG in a binary buffer.  The browser
-paints it into a ``<canvas>`` with ``drawImage``.  At most ``WINDOW`` pictures are sent before the
-browser confirms that it has painted them: the picture that fills the window asks for a "painted"
-answer, and until it comes no other picture is sent; values that arrive meanwhile are not drawn,
-only the last one is (latest wins).  So a slider dragged faster than pictures can be drawn never
-builds a backlog, and the kernel draws the next picture while the browser paints the last one.
-Only one picture in ``WINDOW`` is answered: in JupyterLab every message to the kernel costs the
-page a "busy" and an "idle" status update, and the answers were half of those messages.
+paints it into a ``<canvas>`` with ``drawImage``.
+
+Backpressure.  At most ``WINDOW`` pictures are on their way (sent, not yet confirmed painted);
+while the window is full no picture is sent, values that arrive meanwhile are not drawn, and only
+the last one is drawn when the browser catches up (latest wins).  Every ``ACK_EVERY``-th picture
+asks for a "painted" answer, early enough that a page which keeps up never finds the window full.
+During a drag the pace is set upstream anyway: an ipywidgets slider sends its next value only
+after the kernel has gone idle on the last one, so each value costs one message to the kernel and
+the answers add one in ``ACK_EVERY``.  That matters in JupyterLab, where every message to the
+kernel costs the page a "busy" and an "idle" status update: answering every second picture and
+waiting for each answer held GATag drags in Lab at 18-19 pictures per second, answering every
+fourth without waiting gave 20-22 (benchmarks/notes.md).
 
 The explorer's readout (HTML) and the picture in words (the canvas's aria-label) travel in the
 picture's message and change in the same frame as the pixels: one message per answer instead of
@@ -61,10 +66,10 @@ function render({ model, el }) {
         const img = await createImageBitmap(new Blob([buf], { type: "image/png" }), opts);
         return { img, w: img.width, h: img.height };
       };
-  async function paint(msg, buffers) {
+  async function paint(msg, decoding) {
     try {
-      // decode every part first, then paint them together: one picture, one frame
-      const parts = await Promise.all(msg.parts.map((_, i) => decode(buffers[i])));
+      // every part decoded first, then painted together: one picture, one frame
+      const parts = await decoding;
       if (msg.full) {
         canvas.width = msg.width;
         canvas.height = msg.height;
@@ -84,7 +89,12 @@ function render({ model, el }) {
     }
   }
   const onMessage = (msg, buffers) => {
-    if (msg && msg.type === "picture") chain = chain.then(() => paint(msg, buffers));
+    if (!msg || msg.type !== "picture") return;
+    // decoding starts as the picture arrives, painting waits for the pictures before it: a page
+    // that fell behind decodes its queue in parallel and catches up in fewer frames
+    const decoding = Promise.all(msg.parts.map((_, i) => decode(buffers[i])));
+    decoding.catch(() => {});  // a failed decode is reported where paint awaits it
+    chain = chain.then(() => paint(msg, decoding));
   };
   model.on("msg:custom", onMessage);
   model.send({ type: "hello", ratio: window.devicePixelRatio || 1 });
@@ -105,9 +115,13 @@ _CSS = """
 
 #: A picture not acknowledged within this many seconds is taken as lost (a closed page).
 ACK_TIMEOUT = 2.0
-#: Pictures sent since the browser last said "painted", at most: two lets the kernel draw the next
-#: picture while the browser paints the last one; any more would only queue stale pictures.
-WINDOW = 2
+#: Pictures sent since the browser last said "painted", at most: a page that falls this far
+#: behind holds the kernel back (the values that arrive meanwhile are merged, the last one drawn).
+WINDOW = 8
+#: Every ``ACK_EVERY``-th picture asks for a "painted" answer, and so does the one that fills the
+#: window.  The answer comes back while the next pictures are on their way, so a page that keeps
+#: up never holds the kernel back, and only one picture in four costs a message to the kernel.
+ACK_EVERY = 4
 
 
 def changed_box(new: np.ndarray, old: np.ndarray | None) -> tuple[int, int, int, int] | None:
@@ -207,7 +221,7 @@ class Picture(anywidget.AnyWidget):
         msg = {"type": "picture", "seq": self.sent, "full": parts == [(0, h, 0, w)],
                "parts": [[c0, r0] for r0, _r1, c0, _c1 in parts],
                "width": w, "height": h, "ratio": self.ratio,
-               "ack": self.sent - self._acked >= WINDOW}
+               "ack": self.sent % ACK_EVERY == 0 or self.sent - self._acked >= WINDOW}
         if words != self._words:  # the words travel with the picture: one message, one frame
             msg["readout"], msg["alt"] = self._words = words
         self.send(msg, pngs)
