@@ -282,7 +282,9 @@ class Explorer:
             self._redraw(self.dynamic)
         else:
             buf = np.asarray(self.canvas.buffer_rgba())
-            changed = [a for a in self.dynamic if a.stale and self._looks_changed(a)]
+            looks = {id(a): _look(a) for a in self.dynamic if a.stale}  # once per render
+            changed = [a for a in self.dynamic if id(a) in looks
+                       and (looks[id(a)] is None or self._looks.get(id(a)) != looks[id(a)])]
             new_places = {id(a): self._place(a) for a in changed}  # where they will be drawn
             places = {**self._places, **new_places}  # an unchanged artist stays where it was
             boxes = _clusters([e for a in changed for e in (self._places.get(id(a)), new_places[id(a)])])
@@ -293,7 +295,7 @@ class Explorer:
                 # in their order (what is on top stays on top), once each; a changed artist
                 # that is now hidden is "drawn" too, so that its new look and place are noted
                 self._redraw([a for a in self.dynamic if id(a) in new_places
-                              or any(_overlaps(places.get(id(a)), b) for b in boxes)], places)
+                              or any(_overlaps(places.get(id(a)), b) for b in boxes)], places, looks)
                 inside = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in boxes]
                 buf[...] = outside  # what the artists drew outside the boxes is undone
                 for (r0, r1, c0, c1), part in zip(boxes, inside):
@@ -331,20 +333,19 @@ class Explorer:
         c0, c1 = max(int(x0) - pad, 0), min(int(np.ceil(x1)) + pad, w)
         return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
 
-    def _looks_changed(self, a: Any) -> bool:
-        """False for an artist set again to what it showed: explorers' updates set every
-        dynamic artist on every change, and drawing (text above all, with matplotlib 3.11)
-        is the slowest part of a picture."""
-        look = _look(a)
-        return look is None or self._looks.get(id(a)) != look
+    def _redraw(self, artists: list[Any], places: dict[int, Any] | None = None,
+                looks: dict[int, tuple | None] | None = None) -> None:
+        """Draw ``artists`` and note where each went and how it looked (``places``, ``looks``:
+        already known; finding a text's place means laying it out, a large part of an update).
 
-    def _redraw(self, artists: list[Any], places: dict[int, Any] | None = None) -> None:
-        """Draw ``artists`` and note where each went (``places``: already known places; finding
-        a text's place means laying it out, a large part of an update)."""
+        Only artists whose look changed are drawn again on an update: explorers set every
+        dynamic artist on every change, and drawing (text above all, with matplotlib 3.11) is
+        the slowest part of a picture."""
+        places, looks = places or {}, looks or {}
         for a in artists:
             self.figure.draw_artist(a)  # draws it and clears its ``stale`` mark
-            self._places[id(a)] = places[id(a)] if places and id(a) in places else self._place(a)
-            self._looks[id(a)] = _look(a)
+            self._places[id(a)] = places[id(a)] if id(a) in places else self._place(a)
+            self._looks[id(a)] = looks[id(a)] if id(a) in looks else _look(a)
 
     def png(self) -> bytes:
         """The picture for the current settings as PNG bytes."""
