@@ -94,7 +94,9 @@ function render({ model, el }) {
     // that fell behind decodes its queue in parallel and catches up in fewer frames
     const decoding = Promise.all(msg.parts.map((_, i) => decode(buffers[i])));
     decoding.catch(() => {});  // a failed decode is reported where paint awaits it
-    chain = chain.then(() => paint(msg, decoding));
+    // a picture that cannot be painted is reported and skipped: the pictures after it still are
+    chain = chain.then(() => paint(msg, decoding))
+      .catch((err) => console.error("avicviz: a picture could not be painted", err));
   };
   model.on("msg:custom", onMessage);
   model.send({ type: "hello", ratio: window.devicePixelRatio || 1 });

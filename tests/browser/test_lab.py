@@ -2,13 +2,18 @@
 02_gatag and 03_past_512 a slider moved with the keyboard changes the kernel's value, the
 readouts and the figure's pixels.  Screenshots go to test-artifacts/."""
 
+import base64
+import io
 import json
 import re
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from harness import (CANVAS, FIGURE, READOUT, SLIDER, new_page, check_slider_redraws, error_outputs, explorers_in,
+from harness import (CANVAS, FIGURE, READOUT, SLIDER, new_page, canvas_pixels, check_slider_redraws, error_outputs, explorers_in,
                      explorer_box, jupyter_lab, open_and_run_all, run_in_kernel,
                      shutdown_kernel, slider_value, wait_canvas_stable,
                      wait_widgets_rendered, WIDGET_OUTPUT)
@@ -133,3 +138,38 @@ def test_at_1024_px_with_the_file_browser_open_no_picture_is_cut_off(lab, browse
             shutdown_kernel(page, panel.copy_name)
     finally:
         page.context.close()
+
+
+# Sends the lesson's GATag explorer a picture whose PNG is broken, then moves its first slider in the
+# kernel; prints the explorer's picture of the new value as base64 PNG.
+BROKEN_THEN_NEXT = r"""
+import gc as _gc, base64 as _b64
+from avicviz.widgets._base import Explorer as _E
+_e = sorted((o for o in _gc.get_objects() if isinstance(o, _E)), key=id)
+_e = [o for o in _e if type(o).__name__ == "GATagExplorer"][0]
+_h, _w = _e.render().shape[:2]
+_e.picture.send({"type": "picture", "seq": 0, "full": False, "parts": [[0, 0]], "width": _w,
+                 "height": _h, "ratio": _e.picture.ratio, "ack": False}, [b"not a PNG"])
+_k, _s = next((k, w) for k, w in _e.controls.items() if hasattr(w, "max"))
+_e.set(**{_k: _s.max if _s.value != _s.max else _s.min})
+print(_b64.b64encode(_e.png()).decode())
+"""
+
+
+def test_a_picture_that_cannot_be_decoded_does_not_stop_the_pictures_after_it(lab, page):
+    panel = open_and_run_all(page, lab, "02_gatag.ipynb")
+    try:
+        wait_widgets_rendered(panel)
+        canvas = panel.locator(FIGURE).first.locator("canvas").first
+        wait_canvas_stable(canvas)
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        png = base64.b64decode(run_in_kernel(page, panel.copy_name, BROKEN_THEN_NEXT).strip())
+        want = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+        deadline = time.monotonic() + 20
+        while not np.array_equal(canvas_pixels(canvas), want):
+            assert time.monotonic() < deadline, "the picture after a broken one was never painted"
+            time.sleep(0.25)
+        assert any("could not be painted" in e for e in errors)  # said, not swallowed
+    finally:
+        shutdown_kernel(page, panel.copy_name)
