@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import avicviz as av
 from avicviz.plots import past512 as P
@@ -136,7 +137,7 @@ def test_cost_chart_updates_in_place():
     assert arts.whatif.get_visible()
     assert arts.whatif.get_ydata()[1023] == pytest.approx((512 * 100 + 512 * 200) / 1024)
     assert list(arts.levels["emulated"].get_ydata()) == [20000, 20000]
-    assert "20000 (assumed)" in arts.level_texts["emulated"].get_text()
+    assert arts.level_texts["emulated"].get_text() == "emulated IPI: 20000"
     assert arts.line.axes.get_ylim()[1] == 25000  # 10% above the largest cost, rounded to 2.5 x 10^4
 
 
@@ -158,3 +159,29 @@ def test_the_image_shows_each_apic_id_in_its_path_colour():
     for code in seen:
         want = np.round(np.array(to_rgba(P.CODE_COLOURS[code])) * 255)
         assert (rgba[arts.codes == code] == want).all(), code
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(-0.5, 1.5), max_size=6), st.floats(0.0, 0.15))
+def test_spread_labels_keeps_labels_apart_in_range_and_near_their_wishes(wish, gap):
+    from avicviz.plots._style import spread_labels
+
+    got = spread_labels(wish, gap, 0.1, 1.0)
+    assert len(got) == len(wish)
+    if not wish:
+        return
+    assert got.min() >= 0.1 - 1e-9 and got.max() <= 1.0 + 1e-9
+    order = np.argsort(wish, kind="stable")
+    assert np.all(np.diff(got[order]) >= gap - 1e-9)  # apart, in the order of their wishes
+    # a label whose wish is in range and at least a gap away from every other wish stays put
+    for i, w in enumerate(wish):
+        if 0.1 <= w <= 1.0 and all(abs(w - v) >= 2 * len(wish) * gap for j, v in enumerate(wish) if j != i) \
+                and w - 0.1 >= len(wish) * gap and 1.0 - w >= len(wish) * gap:
+            assert got[i] == pytest.approx(w)
+
+
+def test_spread_labels_refuses_labels_that_cannot_fit():
+    from avicviz.plots._style import spread_labels
+
+    with pytest.raises(ValueError, match="3 labels 0.5 apart do not fit in 0.0..0.9"):
+        spread_labels([0.1, 0.2, 0.3], 0.5, 0.0, 0.9)

@@ -168,6 +168,56 @@ def test_cost_every_control_every_value():
         e.reset()
 
 
+@pytest.mark.parametrize("costs", [
+    {},  # the defaults: two costs equal (4338)
+    dict(accelerated=4338, incomplete_ipi=4338, emulated=4338),
+    dict(accelerated=100, incomplete_ipi=150, emulated=20000),  # two low labels near the legend
+    dict(accelerated=20000, incomplete_ipi=19900, emulated=20000),  # all three at the top
+    dict(accelerated=100, incomplete_ipi=100, emulated=100),
+])
+def test_cost_level_labels_are_readable_at_any_costs(costs):
+    """The level labels sit right of the chart, each at its cost's height where there is room,
+    never on top of another label, the legend or the chart, and inside the picture; the axis
+    label too (its tick labels are widest at the largest costs)."""
+    e = CostExplorer(**costs)
+    e.render()
+    r = e.canvas.get_renderer()
+    ax = e._arts.line.axes
+    inside = e.figure.bbox
+    chart = ax.get_window_extent(r)
+    legend = ax.get_legend().get_window_extent(r)
+    labels = {k: t.get_window_extent(r) for k, t in e._arts.level_texts.items()}
+    for k, box in labels.items():
+        assert e._arts.level_texts[k].get_text() == f"{dict(accelerated='accelerated IPI', incomplete_ipi='incomplete-IPI exit', emulated='emulated IPI')[k]}: {e.params[k]}"
+        assert box.x0 > chart.x1 and box.x1 <= inside.x1 and box.y0 >= inside.y0 and box.y1 <= inside.y1, k
+        assert not box.overlaps(legend), k
+        # at its cost's height unless a neighbour or the legend needs the room
+        want = ax.transData.transform((1, e.params[k]))[1]
+        others = [c for j, c in e.params.items() if j in labels and j != k]
+        if all(abs(c - e.params[k]) > 0.1 * ax.get_ylim()[1] for c in others) and want > legend.y1 + box.height:
+            assert (box.y0 + box.y1) / 2 == pytest.approx(want, abs=1.0), k
+    boxes = list(labels.values())
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    ylabel = ax.yaxis.label.get_window_extent(r)
+    assert ylabel.x0 >= inside.x0 and ylabel.y0 >= inside.y0 and ylabel.y1 <= inside.y1
+
+
+def test_a_change_that_moves_the_curve_leaves_the_level_labels_alone():
+    """The labels are outside the area the curve can draw in: a CPU change redraws no label
+    (redrawing three labels made it the slowest change of this explorer)."""
+    e = CostExplorer()
+    e.render()
+    r = e.canvas.get_renderer()
+    e.set(cpu="avic")
+    e.render()
+    assert e.boxes  # the curve moved
+    for t in e._arts.level_texts.values():
+        b = t.get_window_extent(r)
+        h = e.figure.bbox.height
+        for r0, r1, c0, c1 in e.boxes:
+            assert not (c0 < b.x1 and b.x0 < c1 and r0 < h - b.y0 and h - b.y1 < r1), t.get_text()
+
+
 def test_cost_600_on_617_uses_emulated_cost_and_says_assumed():
     e = CostExplorer(kernel="6.17", vcpus=600, accelerated=1000, incomplete_ipi=3000, emulated=7000)
     assert e._arts.marker.get_ydata()[0] == 7000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 import matplotlib
 import numpy as np
@@ -12,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform, TransformedBbox
 
-__all__ = ["PALETTE", "TEXT_COLOURS", "text_colour", "FIELD_COLOURS", "STATE_COLOURS", "PATH_COLOURS", "RELEASE_COLOURS",
+__all__ = ["spread_labels", "PALETTE", "TEXT_COLOURS", "text_colour", "FIELD_COLOURS", "STATE_COLOURS", "PATH_COLOURS", "RELEASE_COLOURS",
            "field_colour", "new_figure", "CellImage", "cell_image"]
 
 #: Okabe-Ito colours, safe for the common colour-vision deficiencies.
@@ -178,3 +179,36 @@ def cell_image(ax: Axes, rgba: np.ndarray, **kwargs) -> CellImage:
     im.set_extent(im.get_extent())
     ax.add_image(im)
     return im
+
+
+def spread_labels(ys: Sequence[float], gap: float, lo: float, hi: float) -> np.ndarray:
+    """Heights for labels wanted at ``ys``, at least ``gap`` apart and inside ``lo..hi``, each
+    as near its wish as that allows: labels that would overlap are moved apart as a group,
+    centred on their wishes; a group that would leave ``lo..hi`` is pushed back inside.  Labels
+    wanted at the same height keep their order (the first one given lowest).
+
+    >>> spread_labels([0.5, 0.5, 0.1], gap=0.1, lo=0.0, hi=1.0).round(3).tolist()
+    [0.45, 0.55, 0.1]
+    >>> spread_labels([0.95, 0.99], gap=0.1, lo=0.0, hi=1.0).round(3).tolist()
+    [0.9, 1.0]
+    """
+    wish = np.asarray(ys, dtype=float)
+    if not gap >= 0:
+        raise ValueError(f"gap={gap!r} is not a distance >= 0")
+    if not (len(wish) - 1) * gap <= hi - lo:
+        raise ValueError(f"{len(wish)} labels {gap} apart do not fit in {lo}..{hi}")
+    groups: list[list] = []  # [lowest height, label indices in order, sum of their wishes]
+    for i in np.argsort(wish, kind="stable"):
+        groups.append([wish[i], [int(i)], wish[i]])
+        while True:
+            g = groups[-1]
+            n = len(g[1])
+            g[0] = min(max(g[2] / n - (n - 1) * gap / 2, lo), hi - (n - 1) * gap)
+            if len(groups) < 2 or groups[-2][0] + len(groups[-2][1]) * gap <= g[0]:
+                break
+            below = groups.pop(-2)
+            g[1], g[2] = below[1] + g[1], below[2] + g[2]
+    out = np.empty(len(wish))
+    for bottom, members, _ in groups:
+        out[members] = bottom + gap * np.arange(len(members))
+    return out

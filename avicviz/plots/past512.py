@@ -26,11 +26,13 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
+from matplotlib.transforms import offset_copy
 
 from ..cost import ASSUMED_COSTS, COST_SOURCE, expected_cost, report_cost
 from ..releases import release, release_ranges
 from ..vm import IPI_PATHS, Sweep, VMReport, simulate, sweep
-from ._style import PALETTE, PATH_COLOURS, RELEASE_COLOURS, cell_image, colour_cells, new_figure
+from ._style import (PALETTE, PATH_COLOURS, RELEASE_COLOURS, cell_image, colour_cells, new_figure,
+                     spread_labels)
 
 __all__ = [
     "GRID_COLUMNS", "GRID_ROWS", "NO_VCPU", "PATH_LABELS", "ASSUMED_COSTS", "COST_SOURCE",
@@ -390,7 +392,14 @@ class CostArtists:
     marker_text: Text | None = None  # the marked VM's size and expected cost, beside the marker
 
 
-_LEVEL_X = {"accelerated": 1.1, "incomplete_ipi": 9.0, "emulated": 90.0}
+#: The level labels sit right of the chart, at their costs' heights (outside the area the lines
+#: draw in, so a change that moves a line leaves them alone), at least this far apart (points).
+_LEVEL_GAP_PT = 10.0
+#: Top of the legend under them, in points above the x axis (three rows at 7 points, 35 points
+#: tall, 3.5 points above the axis): the labels stay above it.
+_LEGEND_PT = 40.0
+_LEVEL_NAMES = {"accelerated": "accelerated IPI", "incomplete_ipi": "incomplete-IPI exit",
+                "emulated": "emulated IPI"}
 
 
 def cost_title(s: Sweep) -> str:
@@ -422,21 +431,20 @@ def cost_chart(s: Sweep, ax: Axes, costs: Mapping[str, float] | None = None,
                               va="bottom", fontsize=8, color=PALETTE["vermillion"], zorder=11,
                               annotation_clip=False)
     levels, level_texts = {}, {}
-    names = {"accelerated": "accelerated IPI", "incomplete_ipi": "incomplete-IPI exit",
-             "emulated": "emulated IPI"}
+    beside = offset_copy(ax.transAxes, fig=ax.figure, x=8, units="points")
     colours = {"accelerated": PALETTE["green"], "incomplete_ipi": PALETTE["orange"],
                "emulated": PALETTE["vermillion"]}
     for k in ("accelerated", "incomplete_ipi", "emulated"):
         levels[k] = ax.axhline(0, color=colours[k], lw=0.9, ls=":")
-        level_texts[k] = ax.text(_LEVEL_X[k], 0, "", color=colours[k], fontsize=7, va="bottom")
-        level_texts[k].set_gid(names[k])
+        level_texts[k] = ax.text(1.0, 0, "", color=colours[k], fontsize=7, va="center",
+                                 transform=beside, clip_on=False, in_layout=False)
     ax.set_xscale("log", base=2)
     ax.set_xlim(1, max_vcpus)
     ax.set_xticks([1, 8, 64, 512, 4096], ["1", "8", "64", "512", "4096"])
     ax.set_xlabel("vCPUs in the VM (APIC IDs 0..n-1)")
     ax.set_ylabel("expected cycles per IPI (ASSUMED costs)")
     ax.grid(alpha=0.3)
-    ax.legend(handles=[line, whatif_line, marker], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+    ax.legend(handles=[line, whatif_line, marker], loc="lower left", bbox_to_anchor=(1.01, 0.0),
               fontsize=7, frameon=False)
     title_text = ax.set_title(title or "", loc="left", fontsize=9)
     arts = CostArtists(line, whatif_line, marker, levels, level_texts, title_text, counts, marker_text)
@@ -484,12 +492,17 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
                                                      else f"{yv:.0f} cycles/IPI"))
         # near the right edge the text extends to the left of the marker
         arts.marker_text.set_horizontalalignment("right" if v > n / 4 else "left")
-    top = max(c.values())
-    for k, line in arts.levels.items():
+    ax = arts.line.axes
+    top = cost_axis_top(max(c.values()))
+    # label heights as fractions of the axes (the same at any dpi), apart by a label's height
+    tall = ax.get_position().height * ax.figure.get_figheight() * 72.0
+    gap = _LEVEL_GAP_PT / tall
+    heights = spread_labels([c[k] / top for k in arts.levels], gap, _LEGEND_PT / tall + gap / 2, 1.0)
+    for (k, line), y in zip(arts.levels.items(), heights):
         line.set_ydata([c[k], c[k]])
-        arts.level_texts[k].set_position((_LEVEL_X[k], c[k]))
-        arts.level_texts[k].set_text(f"{arts.level_texts[k].get_gid()}: {c[k]:.0f} (assumed)")
-    arts.line.axes.set_ylim(0, cost_axis_top(top))
+        arts.level_texts[k].set_position((1.0, y))
+        arts.level_texts[k].set_text(f"{_LEVEL_NAMES[k]}: {c[k]:.0f}")
+    ax.set_ylim(0, top)
     if title:
         arts.title.set_text(f"{cost_title(s)}\n{COST_SOURCE}")
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 import ipywidgets as W
 import numpy as np
 
-from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps,
+from ..plots.past512 import (ASSUMED_COSTS, CODE_COLOURS, COST_SOURCE, NO_VCPU, all_sweeps, cost_axis_top,
                              legend_entries, cost_chart, report_cost,
                              sweep_chart, update_cost_chart, update_sweep_chart, update_vm_paths,
                              show_codes, vm_paths, vm_title, cost_title, sweep_title)
@@ -276,6 +276,9 @@ class CostExplorer(Explorer):
 
     def _draw(self):
         self._arts = cost_chart(sweep("6.17"), self.figure.add_subplot(), title=self.chart_title)
+        # the layout is made for the widest tick labels the cost sliders allow, so that the
+        # axis label stays inside the picture at any setting
+        self._arts.line.axes.set_ylim(0, cost_axis_top(max(self.controls[k].max for k in self.costs())))
         freeze_layout(self.figure)
         a = self._arts
         self.dynamic = [a.line, a.whatif, a.marker, a.marker_text, *a.levels.values(),
