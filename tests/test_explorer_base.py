@@ -214,6 +214,41 @@ def test_an_artist_hidden_by_a_change_is_noted_once_not_redrawn_on_every_picture
     assert np.array_equal(ex.render(), _truth(ex))
 
 
+class Dot(Explorer):
+    """A marker at (n, n), or at NaN (nothing drawn) for n = 0, and a number far from it."""
+    figsize = (6.0, 3.0)
+
+    def _make_controls(self):
+        return {"n": W.IntSlider(value=1, min=0, max=9)}
+
+    def _draw(self):
+        self.ax = self.figure.add_subplot(xlim=(0, 10), ylim=(0, 10))
+        self.dot, = self.ax.plot([1], [1], "o")
+        self.far = self.figure.text(0.98, 0.95, "far", ha="right")
+        self.dynamic = [self.dot, self.far]
+
+    def _update(self):
+        n = self.params["n"]
+        self.dot.set_data([n or np.nan], [n or np.nan])
+
+
+def test_a_marker_moved_to_nan_is_wiped_where_it_was_and_nothing_else_is_drawn():
+    """A marker with no finite point paints nothing: only its old place is painted over (it
+    used to count as "anywhere", so every other artist was drawn again)."""
+    ex = Dot()
+    b = Browser(ex)
+    b.paint_all()
+    ex.set(n=0)
+    (r0, r1, c0, c1), = ex.boxes
+    h, w = b.screen.shape[:2]
+    assert (r1 - r0) * (c1 - c0) < 0.01 * h * w
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
+    ex.set(n=5)
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
+
+
 def test_an_unchanged_picture_is_not_sent_again():
     ex = Bars()
     b = Browser(ex)

@@ -394,7 +394,7 @@ class CostArtists:
 
 #: The level labels sit right of the chart, at their costs' heights (outside the area the lines
 #: draw in, so a change that moves a line leaves them alone), at least this far apart (points).
-_LEVEL_GAP_PT = 10.0
+_LEVEL_GAP_PT = 12.0
 #: Top of the legend under them, in points above the x axis (three rows at 7 points, 35 points
 #: tall, 3.5 points above the axis): the labels stay above it.
 _LEGEND_PT = 40.0
@@ -498,6 +498,9 @@ def update_cost_chart(arts: CostArtists, s: Sweep, costs: Mapping[str, float] | 
     tall = ax.get_position().height * ax.figure.get_figheight() * 72.0
     gap = _LEVEL_GAP_PT / tall
     heights = spread_labels([c[k] / top for k in arts.levels], gap, _LEGEND_PT / tall + gap / 2, 1.0)
+    # on whole points: a label moves only when its place changes by a point or more (a group of
+    # labels moves by a third of a cost change; the labels are drawn again only when they move)
+    heights = np.round(heights * tall) / tall
     for (k, line), y in zip(arts.levels.items(), heights):
         line.set_ydata([c[k], c[k]])
         arts.level_texts[k].set_position((1.0, y))

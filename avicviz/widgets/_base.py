@@ -322,6 +322,8 @@ class Explorer:
         except Exception:  # an artist that cannot say: anywhere
             bb = self.figure.bbox
         if not np.all(np.isfinite(bb.extents)):
+            if isinstance(a, Line2D) and not np.isfinite(np.asarray(a.get_xydata(), float)).all(axis=1).any():
+                return None  # no point to draw (a marker at NaN): nothing is painted
             bb = self.figure.bbox
         if bb.width <= 0 and bb.height <= 0 and not (isinstance(a, Text) and a.get_text()):
             return None
