@@ -39,18 +39,23 @@ def _check(e):
     assert (f["is_run"], f["ga_log_intr"], f["guest_mode"]) == (p["is_run"], p["ga_log_intr"], p["guest_mode"])
     assert f["ga_tag"] == av.encode(p["vm_id"], p["vcpu"], p["kernel"]).tag
     assert a.irte_hi.values["vector"].get_text() == "0x41"
-    assert a.log_note.get_text() == ("" if d.outcome == "ga_log" else "no GA log entry is written for this interrupt")
+    assert a.log_note.get_text() == ("" if d.outcome == "ga_log" else "none written")
     r = av.release(p["kernel"])
     assert a.tag_vcpu.get_width() == r.gatag_vcpu_bits
     tag = f["ga_tag"]
-    assert a.tag_vm_label.get_text() == f"vm_id [31:{r.gatag_vcpu_bits}] = {tag >> r.gatag_vcpu_bits}"
+    assert a.tag_vm_label.get_text() == f"vm_id [31:{r.gatag_vcpu_bits}]"
+    assert a.tag_vm_value.get_text() == str(tag >> r.gatag_vcpu_bits)
+    assert a.tag_vcpu_label.get_text() == f"{r.gatag_vcpu_field} [{r.gatag_vcpu_bits - 1}:0]"
+    assert a.tag_vcpu_value.get_text() == str(tag & r.gatag_vcpu_mask)
     bad = d.outcome == "ga_log" and (d.wrong_vcpu or d.woken_vcpu is None)
     # the wakeup in the figure: the wake node names whom KVM wakes, red when it is wrong
     wake = to_rgba(a.marks["wake"].get_facecolor())[:3]
     if d.outcome == "ga_log":
         woke = "nobody" if d.woken_vcpu is None else f"vCPU {d.woken_vcpu}"
-        assert wake_label(a).endswith(f"{r.gatag_vcpu_field} {d.decoded_vcpu} -> wakes {woke}")
-        assert wake == to_rgba(PALETTE["vermillion" if bad else "green"])[:3]
+        assert wake_label(a) == (f"KVM decodes the GATag:\n{r.gatag_vcpu_field} {d.decoded_vcpu} -> wakes {woke}"
+                                 if d.woken_vcpu is not None else
+                                 f"KVM decodes the GATag:\nvm_id {d.decoded_vm_id}, {r.gatag_vcpu_field} {d.decoded_vcpu} -> nobody")
+        assert to_rgba(a.marks["wake"].get_facecolor()) == to_rgba(PALETTE["vermillion" if bad else "green"], 0.5)
     else:
         assert wake == (1.0, 1.0, 1.0) and "wakes a vCPU" in wake_label(a)
     assert a.log_veil.get_visible() == (d.ga_log_entry is None)
@@ -117,7 +122,7 @@ def test_outcomes_and_notes():
     e.set(kernel="6.3", vm_id=0xFFFFFF, vcpu=1)
     assert "never hands out VM ID 16777215" in e.readout.value
     assert e.model.woken_vcpu is None and "nobody is woken" in e.readout.value
-    assert wake_label(e._arts) == "KVM decodes vm_id 8388607,\nvcpu_id 1 -> wakes nobody"
+    assert wake_label(e._arts) == "KVM decodes the GATag:\nvm_id 8388607, vcpu_id 1 -> nobody"
 
 
 def test_the_figure_leaves_the_sentences_to_the_readout():
@@ -136,17 +141,22 @@ def test_the_figure_leaves_the_sentences_to_the_readout():
 
 
 @pytest.mark.parametrize("ratio", [1, 2])
-def test_a_vcpu_step_draws_the_wake_nodes_second_line_only(ratio):
-    """The wake node's first line ("KVM decodes the GATag:") stays put while the vCPU slider
-    moves: the boxes a step redraws keep clear of it, so its glyphs are not drawn again."""
+def test_a_step_draws_only_texts_whose_words_change(ratio):
+    """The wake node's first line is part of the fixed picture ("KVM decodes the GATag:" at any
+    setting), and the GATag panel's field names stay clear of the boxes a vCPU or VM ID step
+    draws in: only the numbers and the wake node's second line are drawn again."""
     from avicviz.widgets._base import _overlaps
     e = DeviceInterruptExplorer()
     e.picture.send = lambda *a, **k: None
     e.picture._message(e.picture, {"type": "hello", "ratio": ratio}, [])
-    head, detail = e._arts.nodes["wake"], e._arts.wake_detail
-    for v in (301, 302, 1000):
+    a = e._arts
+    assert a.nodes["wake"] not in e.dynamic and a.nodes["wake"].get_text() == "KVM decodes the GATag:"
+    for step in (dict(vcpu=301), dict(vcpu=302), dict(vm_id=7), dict(vcpu=1000), dict(is_run=True),
+                 dict(is_run=False)):
         e.picture._acked = e.picture.sent  # painted
-        e.set(vcpu=v)
-        assert wake_label(e._arts).endswith(f"wakes vCPU {v & 0xFF}")
-        assert any(_overlaps(e._places[id(detail)], b) for b in e.boxes)
-        assert not any(_overlaps(e._places[id(head)], b) for b in e.boxes)
+        e.set(**step)
+        assert wake_label(a).startswith("KVM decodes the GATag:\n")
+        if "is_run" not in step:
+            assert any(_overlaps(e._places[id(a.wake_detail)], b) for b in e.boxes) == ("vcpu" in step)
+            for name in (a.tag_vm_label, a.tag_vcpu_label):
+                assert not any(_overlaps(e._places[id(name)], b) for b in e.boxes), name.get_text()

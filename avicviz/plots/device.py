@@ -53,6 +53,8 @@ _EDGES = [("device", "irte"), ("irte", "irr"), ("irte", "remapped"), ("irr", "do
 _OFF = "#F4F4F4"
 #: How far below bitfield()'s place the field values sit (in cell heights).
 _VALUE_DROP = 0.2
+#: Where the GATag panel's field names sit (cell heights; the cells span 0..1).
+_TAG_NAME_Y = 1.35
 #: A taken node's tint and a node off the path's veil (alpha over its black label).
 _TINT, _VEIL = 0.5, 0.6
 #: The veil over the cells of a GA log entry that is not written.
@@ -73,19 +75,20 @@ class DeviceArtists:
     tag_vm: Rectangle
     tag_vcpu: Rectangle
     tag_digits: BitDigits
-    tag_vm_label: Text
+    tag_vm_label: Text         # the field's name and bits (they change only with the split)
     tag_vcpu_label: Text
+    tag_vm_value: Text         # the field's value, under its cells (decimal, as KVM uses it)
+    tag_vcpu_value: Text
     tag_decode: Text | None    # the tag arithmetic (None: left to the caller, see device_path)
-    nodes: dict[str, Text]     # flow-chart labels (only the wake node's text changes)
+    nodes: dict[str, Text]     # flow-chart labels (fixed; the wake node's second line is below)
     verdict: Text | None       # None: left to the caller
     title: Text | None         # None: left to the caller
     headings: list[Text]   # titles of the IRTE-high, IRTE-low and GA-log panels
     arrows: list[Annotation]  # flow-chart edges, between the boxes
     boxes: dict[str, Rectangle]  # flow-chart boxes under the labels (fixed)
     marks: dict[str, Rectangle]  # over each box: a tint if the path takes it, a veil if not
-                                 # (the wake node's is under its label, filled solid)
-    #: The wake node's second line (``nodes["wake"]`` is its first): a vCPU step changes only
-    #: this line, so only its glyphs are drawn again.  :func:`wake_label` joins the two.
+    #: The wake node's second line (``nodes["wake"]`` is its fixed first line): the only text
+    #: of the flow chart that changes.  :func:`wake_label` joins the two.
     wake_detail: Text | None = None
 
     @property
@@ -170,26 +173,31 @@ def _rotate_narrow(arts: BitFieldArtists) -> None:
             t.set_text(t.get_text().replace("\n", " "))
 
 
-def _tag_axes(ax: Axes, decode: bool) -> tuple[Rectangle, Rectangle, BitDigits, Text, Text, Text | None]:
+def _tag_axes(ax: Axes, decode: bool) -> tuple[Rectangle, Rectangle, BitDigits, Text, Text, Text, Text,
+                                               Text | None]:
     vm = Rectangle((0, 0), 1, 1, facecolor=FIELD_COLOURS["vm_id"], edgecolor="white")
     vc = Rectangle((0, 0), 1, 1, facecolor=FIELD_COLOURS["vcpu_id"], edgecolor="white")
     ax.add_patch(vm)
     ax.add_patch(vc)
     digits = BitDigits(ax, np.array([(31 - b + 0.5, 0.5) for b in range(32)]), 8)
-    vm_label = ax.text(0, 1.15, "", ha="center", va="bottom", fontsize=8)
-    vc_label = ax.text(0, 1.15, "", ha="center", va="bottom", fontsize=8)
+    # names clear of the cells' places (a changed digit then leaves them alone); values under
+    # the cells, as in the bit fields above
+    vm_label = ax.text(0, _TAG_NAME_Y, "", ha="center", va="bottom", fontsize=8)
+    vc_label = ax.text(0, _TAG_NAME_Y, "", ha="center", va="bottom", fontsize=8)
+    vm_value, vc_value = (ax.text(0, -0.25 - _VALUE_DROP, "", ha="center", va="top", fontsize=8,
+                                  family="monospace", fontweight="bold") for _ in range(2))
     text = None
     if decode:
-        text = ax.text(0, -0.35, "", ha="left", va="top", fontsize=8.5, family="monospace")
+        text = ax.text(0, -1.0, "", ha="left", va="top", fontsize=8.5, family="monospace")
     ax.set_xlim(-0.5, 32.5)
-    ax.set_ylim(-1.6 if decode else -0.2, 2.6 if decode else 2.2)
+    ax.set_ylim(-2.2 if decode else -1.0, 2.6 if decode else 2.1)
     ax.set_axis_off()
-    return vm, vc, digits, vm_label, vc_label, text
+    return vm, vc, digits, vm_label, vc_label, vm_value, vc_value, text
 
 
-#: The wake node's widest texts (its box is sized for them).
-_WAKE_WIDEST = ("KVM decodes the GATag:\nvcpu_idx 4095 -> wakes vCPU 4095",
-                "KVM decodes vm_id 16777215,\nvcpu_idx 4095 -> wakes nobody")
+#: The wake node's first line (fixed) and its widest second lines (its box is sized for them).
+_WAKE_HEAD = "KVM decodes the GATag:"
+_WAKE_WIDEST = ("vcpu_idx 4095 -> wakes vCPU 4095", "vm_id 16777215, vcpu_idx 4095 -> nobody")
 _PAD = 4.0  # points between a flow-chart label and its box
 #: Points between the wake node's two lines: enough that their places (padded by 3 pixels) do not
 #: touch, so that a change of the second line does not draw the first again.
@@ -207,14 +215,14 @@ def wake_label(arts: DeviceArtists) -> str:
 
 
 def _wake_text(d: DeviceInterrupt) -> str:
-    """The wake node: the vCPU number KVM decodes and whom it wakes (with the decoded VM ID
-    when nobody is woken; the GATag panel above shows it always)."""
+    """The wake node's second line: the vCPU number KVM decodes and whom it wakes (with the
+    decoded VM ID when nobody is woken; the GATag panel above shows it always)."""
     if d.outcome != "ga_log":
-        return "KVM decodes the GATag,\nwakes a vCPU"
+        return "wakes a vCPU"
     field = d.kernel.gatag_vcpu_field
     if d.woken_vcpu is None:
-        return f"KVM decodes vm_id {d.decoded_vm_id},\n{field} {d.decoded_vcpu} -> wakes nobody"
-    return f"KVM decodes the GATag:\n{field} {d.decoded_vcpu} -> wakes vCPU {d.woken_vcpu}"
+        return f"vm_id {d.decoded_vm_id}, {field} {d.decoded_vcpu} -> nobody"
+    return f"{field} {d.decoded_vcpu} -> wakes vCPU {d.woken_vcpu}"
 
 
 def _flow_axes(ax: Axes) -> tuple[dict[str, Text], Text, list[Annotation], dict[str, Rectangle],
@@ -223,7 +231,7 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], Text, list[Annotation], dict[
     :func:`update_device_path` turns into a tint (path taken) or a veil (not taken).
 
     Boxes are sized in points around their node's place, so they fit their labels at any
-    figure size and pixel ratio; only the marks and the wake node's text ever change, and
+    figure size and pixel ratio; only the marks and the wake node's second line change, and
     the edges between the boxes never move.
     """
     labels = {
@@ -234,7 +242,7 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], Text, list[Annotation], dict[
         "doorbell": "IsRun=1:\ndoorbell, no exit",
         "ga_log": "IsRun=0, GALogIntr=1:\nGA log entry + interrupt",
         "irr_only": "IsRun=0, GALogIntr=0:\nwait for next VMRUN",
-        "wake": _WAKE_WIDEST[0],
+        "wake": _WAKE_HEAD,
     }
     fig = ax.figure
     measure = RendererAgg(1, 1, fig.dpi)
@@ -247,18 +255,17 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], Text, list[Annotation], dict[
         if k == "wake":  # two texts, one per line, _LINE_GAP apart around the node's centre
             half = ScaledTranslation(0, _LINE_GAP / 2 / 72, fig.dpi_scale_trans)
             t.set_va("bottom")
-            t.set_zorder(5)  # over its mark (the others are under theirs)
             t.set_transform(ax.transAxes + half)
-            detail = ax.text(x, y, "", ha="center", va="top", fontsize=8, zorder=5,
+            detail = ax.text(x, y, "", ha="center", va="top", fontsize=8, zorder=3,
                              transform=ax.transAxes + half.inverted())
-            size = [0.0, 0.0, 0.0]  # widest line, tallest first line, tallest second line
+            head = t.get_window_extent(measure)
+            size = [head.width, head.height]  # widest line, tallest line
             for widest in _WAKE_WIDEST:
-                for i, (line, part) in enumerate(zip(widest.split("\n"), (t, detail))):
-                    part.set_text(line)
-                    e = part.get_window_extent(measure)
-                    size[0], size[i + 1] = max(size[0], e.width), max(size[i + 1], e.height)
+                detail.set_text(widest)
+                e = detail.get_window_extent(measure)
+                size = [max(size[0], e.width), max(size[1], e.height)]
             w = size[0] * 72 / fig.dpi + 2 * _PAD
-            h = 2 * max(size[1:]) * 72 / fig.dpi + _LINE_GAP + 2 * _PAD
+            h = 2 * size[1] * 72 / fig.dpi + _LINE_GAP + 2 * _PAD
         # a w x h points box centred on (x, y) in axes coordinates
         at = (Affine2D().scale(w / 72, h / 72).translate(-w / 144, -h / 144) + fig.dpi_scale_trans
               + ScaledTranslation(x, y, ax.transAxes))
@@ -268,7 +275,6 @@ def _flow_axes(ax: Axes) -> tuple[dict[str, Text], Text, list[Annotation], dict[
         for r in (boxes[k], marks[k]):
             ax.add_artist(r)
         nodes[k] = t
-    nodes["wake"].set_text("KVM decodes the GATag,")
     detail.set_text("wakes a vCPU")
     arrows = []
     for a, b in _EDGES:
@@ -294,7 +300,7 @@ def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True,
     field values, the tag split and the flow chart with the vCPU KVM wakes; it needs less
     height, and a change redraws far fewer texts.
     """
-    ratios = [1.15, 1.15, 1.0, 0.85, 1.9] if sentences else [1.0, 1.15, 0.95, 0.6, 2.0]
+    ratios = [1.15, 1.15, 1.0, 1.0, 1.9] if sentences else [1.0, 1.15, 0.95, 0.75, 2.0]
     gs = fig.add_gridspec(5, 1, height_ratios=ratios)
     ax_hi, ax_lo, ax_log, ax_tag, ax_flow = (fig.add_subplot(gs[i]) for i in range(5))
     hi = bitfield(IRTE_GA_HI, d.irte.hi, ax_hi, show_digits=all_digits)
@@ -316,7 +322,7 @@ def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True,
     veil = Rectangle((0, 0), GA_LOG_ENTRY.width, 1, facecolor=to_rgba("white", _VEIL_LOG),
                      edgecolor="none", zorder=3.5)
     ax_log.add_artist(veil)
-    vm, vc, digits, vm_label, vc_label, decode = _tag_axes(ax_tag, decode=sentences)
+    vm, vc, digits, vm_label, vc_label, vm_value, vc_value, decode = _tag_axes(ax_tag, decode=sentences)
     ax_tag.set_title("GATag as KVM splits it", loc="left", fontsize=10)
     nodes, detail, arrows, boxes, marks = _flow_axes(ax_flow)
     verdict_text = title = None
@@ -324,7 +330,8 @@ def device_path(d: DeviceInterrupt, fig: Figure, all_digits: bool = True,
         verdict_text = ax_flow.text(0.5, -0.02, "", ha="center", va="top", fontsize=10,
                                     fontweight="bold", transform=ax_flow.transAxes)
         title = fig.suptitle("", fontsize=11, x=0.01, ha="left")
-    arts = DeviceArtists(hi, lo, log, note, veil, vm, vc, digits, vm_label, vc_label, decode, nodes,
+    arts = DeviceArtists(hi, lo, log, note, veil, vm, vc, digits, vm_label, vc_label, vm_value, vc_value,
+                         decode, nodes,
                          verdict_text, title, headings, arrows, boxes, marks, detail)
     update_device_path(arts, d)
     return arts
@@ -350,7 +357,7 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
         t.set_visible(has_log)  # no entry, no field values (its cells stay, greyed out)
     for bd in (arts.irte_hi.digits, arts.irte_lo.digits, arts.log.digits):
         _hide_if_empty(bd)
-    arts.log_note.set_text("" if has_log else "no GA log entry is written for this interrupt")
+    arts.log_note.set_text("" if has_log else "none written")  # the cells above are greyed out
     if arts.sentences:
         for h, (what, word) in zip(arts.headings, words(d)):
             h.set_text(f"{what} = {word}" if word.startswith("0x") else f"{what}: {word}")
@@ -362,10 +369,14 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
     arts.tag_digits.show(tag)
     _hide_if_empty(arts.tag_digits)
     vm_val, vc_val = tag >> vb, tag & r.gatag_vcpu_mask
-    arts.tag_vm_label.set_position(((32 - vb) / 2, 1.15))
-    arts.tag_vm_label.set_text(f"vm_id [31:{vb}] = {vm_val}")
-    arts.tag_vcpu_label.set_position((32 - vb / 2, 1.15))
-    arts.tag_vcpu_label.set_text(f"{r.gatag_vcpu_field} [{vb - 1}:0] = {vc_val}")
+    for name, value, x, text in ((arts.tag_vm_label, arts.tag_vm_value, (32 - vb) / 2, f"vm_id [31:{vb}]"),
+                                 (arts.tag_vcpu_label, arts.tag_vcpu_value, 32 - vb / 2,
+                                  f"{r.gatag_vcpu_field} [{vb - 1}:0]")):
+        name.set_x(x)
+        name.set_text(text)
+        value.set_x(x)
+    arts.tag_vm_value.set_text(f"{vm_val}")
+    arts.tag_vcpu_value.set_text(f"{vc_val}")
     if arts.tag_decode is not None:
         arts.tag_decode.set_text(tag_arithmetic(d))
     # flow chart
@@ -377,8 +388,8 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
         if d.outcome == "ga_log":
             taken.add("wake")
     for k, m in arts.marks.items():
-        if k == "wake" and k in taken:  # filled solid under its label: red for a wrong wakeup
-            m.set_facecolor(PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["green"])
+        if k == "wake" and k in taken:  # red for a wrong wakeup, else green
+            m.set_facecolor(to_rgba(PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["green"], _TINT))
             m.set_edgecolor(PALETTE["black"])
             m.set_linewidth(1.5)
         elif k in taken:  # tinted in the outcome's colour (if it has one), framed in black
@@ -389,10 +400,7 @@ def update_device_path(arts: DeviceArtists, d: DeviceInterrupt, note: str = "") 
             m.set_facecolor(to_rgba("white", _VEIL))
             m.set_edgecolor(to_rgba("white", _VEIL))
             m.set_linewidth(1.0)
-    head, detail = _wake_text(d).split("\n")
-    for t, line in ((arts.nodes["wake"], head), (arts.wake_detail, detail)):
-        t.set_text(line)
-        t.set_alpha(1.0 if "wake" in taken else 1 - _VEIL)
+    arts.wake_detail.set_text(_wake_text(d))
     if arts.verdict is not None:
         arts.verdict.set_text(verdict(d))
         arts.verdict.set_color(PALETTE["vermillion"] if wrong_wakeup(d) else PALETTE["black"])

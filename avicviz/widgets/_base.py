@@ -289,15 +289,18 @@ class Explorer:
             places = {**self._places, **new_places}  # an unchanged artist stays where it was
             boxes = _clusters([e for a in changed for e in (self._places.get(id(a)), new_places[id(a)])])
             if boxes:
-                outside = buf.copy()
-                for r0, r1, c0, c1 in boxes:
-                    buf[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
                 # in their order (what is on top stays on top), once each; a changed artist
                 # that is now hidden is "drawn" too, so that its new look and place are noted
-                self._redraw([a for a in self.dynamic if id(a) in new_places
-                              or any(_overlaps(places.get(id(a)), b) for b in boxes)], places, looks)
+                redraw = [a for a in self.dynamic if id(a) in new_places
+                          or any(_overlaps(places.get(id(a)), b) for b in boxes)]
+                # they paint inside their places: keep what is there outside the boxes
+                q0, q1, p0, p1 = _union(boxes + [places.get(id(a)) for a in redraw])
+                outside = buf[q0:q1, p0:p1].copy()
+                for r0, r1, c0, c1 in boxes:
+                    buf[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
+                self._redraw(redraw, places, looks)
                 inside = [buf[r0:r1, c0:c1].copy() for r0, r1, c0, c1 in boxes]
-                buf[...] = outside  # what the artists drew outside the boxes is undone
+                buf[q0:q1, p0:p1] = outside  # what the artists drew outside the boxes is undone
                 for (r0, r1, c0, c1), part in zip(boxes, inside):
                     buf[r0:r1, c0:c1] = part
             self.boxes = boxes

@@ -94,7 +94,8 @@ class DeviceInterruptExplorer(Explorer):
             changing += bf.digits.artists + list(bf.values.values())
         marks = [m for k, m in a.marks.items() if k not in ("device", "irte")]
         self.dynamic = ([a.tag_vm, a.tag_vcpu] + changing + [a.log_veil] + a.tag_digits.artists
-                        + [a.tag_vm_label, a.tag_vcpu_label, a.log_note] + marks + [a.nodes["wake"], a.wake_detail])
+                        + [a.tag_vm_label, a.tag_vcpu_label, a.tag_vm_value, a.tag_vcpu_value, a.log_note,
+                           a.wake_detail] + marks)  # the wake node's line under its mark
 
     def _update(self):
         p = self.params
