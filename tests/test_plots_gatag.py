@@ -1,6 +1,7 @@
 """GATag plots: bit fields, splits, the decode story, aliasing, the trade-off, VM IDs."""
 
 import numpy as np
+import pytest
 
 import avicviz as av
 from avicviz.plots import gatag
@@ -78,6 +79,15 @@ def test_vmid_chart_updates_points_and_labels():
                             np.array([]), 0xFFFFF, "u")
     assert [t.get_text() for t in arts.labels if t.get_visible()] == ["1,048,575"]
     assert arts.title.get_text() == "u"
+
+
+def test_vmid_chart_top_is_at_least_the_largest_id():
+    arts = gatag.vmid_chart(_ax(), np.arange(1, 2), np.array([3]), np.array([True]), np.array([]), 0xFFFFF,
+                            top=0xFFFFFF)
+    assert [int(v) for v in arts.ax.get_yticks()] == [0, 16, 256, 4096, 65536, 1048576, 16777216]
+    with pytest.raises(ValueError, match="top=1000 is below the release's largest VM ID 1048575"):
+        gatag.update_vmid_chart(arts, np.arange(1, 2), np.array([3]), np.array([True]), np.array([]),
+                                0xFFFFF, top=1000)
 
 
 def test_static_figures_include_the_readme_one():

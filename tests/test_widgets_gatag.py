@@ -169,3 +169,27 @@ def test_vmid_explorer_bitmap_era():
     e = VMIDExplorer(kernel="4.9", created=5, destroyed=2, long_lived=3, near_wrap=True)
     assert e.error.value == "" and e.ids == [4, 4, 4, 5, 6] and e.skipped == []
     assert "lowest free ID" in e.readout.value and "wrapped" not in e.readout.value
+
+
+def test_vmid_explorer_keeps_one_axis_for_every_release():
+    """The y axis reaches the widest VM-ID field of any release (24 bits, up to 6.2); a release
+    change moves only the dashed line of its largest ID and the points (no full redraw), and
+    the labels of the topmost points stay inside the chart."""
+    from avicviz.widgets._base import DPI
+    e = VMIDExplorer(kernel="6.19")
+    e.picture.send = lambda *a, **k: None
+    e.picture._message(e.picture, {"type": "hello", "ratio": 1}, [])
+    ticks = [t.get_text() for t in e.ax.get_yticklabels()]
+    assert ticks[-2:] == ["1,048,576", "16,777,216"]
+    for kernel, mask in (("6.2", 0xFFFFFF), ("6.3", 0x7FFFFF), ("6.19", 0xFFFFF)):
+        e.picture._acked = e.picture.sent  # painted
+        e.set(kernel=kernel)
+        assert e.boxes is not None  # drawn in place
+        assert [t.get_text() for t in e.ax.get_yticklabels()] == ticks
+        assert list(e.chart.ceiling.get_ydata()) == [mask, mask]
+        assert e.chart.ceiling_label.get_text() == f"largest VM ID: {mask:,} (0x{mask:X})"
+        r = e.canvas.get_renderer()
+        chart = e.ax.get_window_extent(r)
+        tops = [t for t in e.chart.labels if t.get_visible() and t.xy[1] > 1000]
+        assert tops and all(t.get_window_extent(r).y1 <= chart.y1 for t in tops), kernel
+    assert e.figure.dpi == DPI

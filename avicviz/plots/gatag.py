@@ -269,7 +269,7 @@ _MAX_LABELS = 48
 _OLD_LABELS = 8
 _ALL_LABELS = 16  # up to this many new VMs every ID is written out (vmid_labelled)
 #: headroom above the release's largest VM ID, for the rotated labels of the top points
-_VMID_HEADROOM = 24
+_VMID_HEADROOM = 64
 
 
 def vmid_ticks(mask: int) -> list[int]:
@@ -284,12 +284,14 @@ def vmid_ticks(mask: int) -> list[int]:
 
 
 def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
-               old_ids: np.ndarray, mask: int, title: str = "") -> VMIDArtists:
+               old_ids: np.ndarray, mask: int, title: str = "", top: int | None = None) -> VMIDArtists:
     """VM IDs handed out, by creation order; hollow markers for destroyed VMs.
 
     ``old_ids`` are long-lived VMs that exist before the first new VM (drawn at x = -k .. -1).
     The y axis is linear up to 16 and logarithmic above, so IDs 1, 2, 3 and 1048575 all show; it
-    ends just above the release's largest VM ID, drawn as a dashed line.
+    ends just above ``top`` (default: the release's largest VM ID ``mask``, drawn as a dashed
+    line).  A chart that shows several releases in turn passes the largest ``mask`` of them as
+    ``top``: the axis then stays put and the releases' ID spaces compare on it.
     """
     (live,) = ax.plot([], [], ls="none", marker="o", ms=7, color=PALETTE["blue"], label="live VM")
     (dead,) = ax.plot([], [], ls="none", marker="o", ms=7, mfc="white", color=PALETTE["blue"],
@@ -308,13 +310,19 @@ def vmid_chart(ax: Axes, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
     ceiling_label = ax.text(0.99, mask, "", transform=ax.get_yaxis_transform(), ha="right",
                             va="bottom", fontsize=7)
     arts = VMIDArtists(ax, live, dead, old, labels, t, ceiling, ceiling_label)
-    update_vmid_chart(arts, order, ids, alive, old_ids, mask, title)
+    update_vmid_chart(arts, order, ids, alive, old_ids, mask, title, top)
     return arts
 
 
 def update_vmid_chart(arts: VMIDArtists, order: np.ndarray, ids: np.ndarray, alive: np.ndarray,
-                      old_ids: np.ndarray, mask: int, title: str = "") -> None:
-    """Show another allocation history in an already drawn chart."""
+                      old_ids: np.ndarray, mask: int, title: str = "", top: int | None = None) -> None:
+    """Show another allocation history in an already drawn chart (``top``: see :func:`vmid_chart`)."""
+    # one release: ticks up to its largest VM ID; several: powers of 16 (each release's largest
+    # ID is the dashed line)
+    ticks = vmid_ticks(mask) if top is None else [0] + [16 ** k for k in range(1, 8) if 16 ** k <= top + 1]
+    top = mask if top is None else top
+    if top < mask:
+        raise ValueError(f"top={top} is below the release's largest VM ID {mask}: valid range {mask}..")
     order = np.asarray(order, dtype=float)
     ids = np.asarray(ids, dtype=float)
     alive = np.asarray(alive, dtype=bool)
@@ -334,9 +342,9 @@ def update_vmid_chart(arts: VMIDArtists, order: np.ndarray, ids: np.ndarray, ali
             t.set_text(f"{int(pt[1]):,}")
         t.set_visible(pt is not None)
     arts.ax.set_xlim(*vmid_xlim(order.size, old_ids.size))
-    # the y axis ends just above this release's largest VM ID (room for the labels only)
-    arts.ax.set_ylim(0, (mask + 1) * _VMID_HEADROOM)
-    arts.ax.set_yticks(vmid_ticks(mask), [f"{v:,}" for v in vmid_ticks(mask)])
+    # the y axis ends just above the largest VM ID it shows (room for the labels only)
+    arts.ax.set_ylim(0, (top + 1) * _VMID_HEADROOM)
+    arts.ax.set_yticks(ticks, [f"{v:,}" for v in ticks])
     if arts.ceiling is not None:
         arts.ceiling.set_ydata([mask, mask])
         arts.ceiling_label.set_y(mask)

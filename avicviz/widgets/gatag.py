@@ -166,11 +166,14 @@ class VMIDExplorer(Explorer):
     def _draw(self):
         self.ax = self.figure.add_subplot()
         r = release("6.19")
+        # one y axis for every release (up to the widest VM-ID field of them): a release
+        # change moves the dashed line of its largest ID, not the axis
+        self._top = max(x.gatag_vm_id_mask for x in releases() if not x.no_gatag_reason())
         self.chart = vmid_chart(self.ax, np.arange(1, 3), np.array([1, 2]), np.ones(2, bool),
-                                np.array([], dtype=int), r.gatag_vm_id_mask, self.chart_title)
+                                np.array([], dtype=int), r.gatag_vm_id_mask, self.chart_title, self._top)
         freeze_layout(self.figure)
         c = self.chart
-        self.dynamic = [c.live, c.dead, c.old, *c.labels]
+        self.dynamic = [c.ceiling, c.ceiling_label, c.live, c.dead, c.old, *c.labels]
         self._limits = None
 
     def _update(self):
@@ -194,10 +197,10 @@ class VMIDExplorer(Explorer):
         if r.vm_id_allocator == "bitmap":
             title = f"{r.name}: {r.gatag_vm_id_bits}-bit VM IDs (1..{mask:,}); bitmap: lowest free ID"
         update_vmid_chart(self.chart, np.arange(1, n + 1), np.array(ids), np.array(alive),
-                          np.arange(1, k + 1), mask, self.chart_title)
+                          np.arange(1, k + 1), mask, self.chart_title, self._top)
         limits = (self.ax.get_xlim(), self.ax.get_ylim())
         if limits != self._limits:
-            self.relayout()  # the axes moved (they follow the counts in steps, and the ID space)
+            self.relayout()  # the x axis moved (it follows the counts in steps)
             self._limits = limits
         self.model = alloc
         self.ids = ids
