@@ -249,6 +249,48 @@ def test_a_marker_moved_to_nan_is_wiped_where_it_was_and_nothing_else_is_drawn()
     assert np.array_equal(b.screen, _truth(ex))
 
 
+class Dots(Explorer):
+    """Markers at x = 1..n (two of them at x = 1 when ``twice``), each with a number over it."""
+    figsize = (6.0, 3.0)
+
+    def _make_controls(self):
+        return {"n": W.IntSlider(value=3, min=1, max=9), "twice": W.Checkbox(value=False)}
+
+    def _draw(self):
+        self.ax = self.figure.add_subplot(xlim=(0, 10), ylim=(0, 10))
+        self.dots, = self.ax.plot([], [], ls="none", marker="o", ms=9)
+        self.numbers = [self.ax.text(i, 5.6, str(i), ha="center") for i in range(1, 10)]
+        self.dynamic = [self.dots, *self.numbers]
+
+    def _update(self):
+        n = self.params["n"]
+        x = list(range(1, n + 1)) + ([1] if self.params["twice"] else [])
+        self.dots.set_data(x, [5] * len(x))
+        for i, t in enumerate(self.numbers, start=1):
+            t.set_visible(i <= n)
+
+
+def test_a_marker_added_to_a_markers_only_line_repaints_around_it_alone():
+    """The other markers' numbers are not drawn again (the line's place spans them all), and
+    the browser still shows exactly the true picture, also when a marker sits on another."""
+    ex = Dots()
+    b = Browser(ex)
+    b.paint_all()
+    redrawn = []
+    ex._redraw = (lambda draw: lambda arts, *a: (redrawn.extend(arts), draw(arts, *a)))(ex._redraw)
+    ex.set(n=4)
+    assert {t.get_text() for t in redrawn if hasattr(t, "get_text")} == {"4"}
+    (r0, r1, c0, c1), = ex.boxes
+    x, _y = ex.ax.transData.transform((4, 5))
+    assert c0 < x < c1 and c1 - c0 < 40
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
+    for step in (dict(twice=True), dict(n=2), dict(twice=False), dict(n=9), dict(n=1)):
+        ex.set(**step)
+        b.paint_all()
+        assert np.array_equal(b.screen, _truth(ex)), step
+
+
 def test_an_unchanged_picture_is_not_sent_again():
     ex = Bars()
     b = Browser(ex)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from typing import Any
 
 import ipywidgets as W
@@ -162,6 +163,31 @@ def _marker_extent(a: Any, dpi: float) -> Bbox | None:
     return Bbox.from_extents(x0 - reach, y0 - reach, x1 + reach, y1 + reach)
 
 
+def _markers(a: Any) -> tuple[tuple[tuple[float, float], ...], float] | None:
+    """For a line that draws only markers, all of one look: where its markers sit (pixels) and
+    how far each reaches (the box around a marker is its centre +- that).  None for other
+    artists.  Such a line's pixels depend only on which markers it has, not on their order
+    (markers of one colour blend the same either way), so a change of its points repaints only
+    around the markers added or removed."""
+    if not (isinstance(a, Line2D) and a.get_linestyle() in ("None", "none", "", " ")
+            and a.get_marker() not in (None, "None", "none", "", " ") and a.get_markevery() is None):
+        return None
+    xy = a.get_transform().transform(np.asarray(a.get_xydata(), float))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    reach = (a.get_markersize() / 2 + a.get_markeredgewidth()) * a.figure.dpi / 72.0 + 3
+    return tuple(map(tuple, xy.tolist())), reach
+
+
+def _moved(old: tuple, new: tuple) -> list[tuple[float, float]]:
+    """The markers in one of two lists and not the other (counting repeats).
+
+    >>> _moved(((1, 1), (2, 2), (2, 2)), ((2, 2), (3, 3)))
+    [(1, 1), (2, 2), (3, 3)]
+    """
+    a, b = Counter(old), Counter(new)
+    return sorted(((a - b) + (b - a)).elements())
+
+
 def _overlaps(a: tuple | None, b: tuple) -> bool:
     return a is not None and a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
@@ -202,6 +228,7 @@ class Explorer:
         self._background: np.ndarray | None = None  # the figure without its dynamic artists
         self._places: dict[int, tuple[int, int, int, int] | None] = {}  # where each was drawn
         self._looks: dict[int, tuple | None] = {}  # how each dynamic artist looked when drawn
+        self._marks: dict[int, tuple | None] = {}  # a markers-only line's markers when drawn
         self._needs_full = True
         self.boxes: list[tuple[int, int, int, int]] | None = None  # where the last render drew
         # where renders drew since the last picture sent (None: a full draw, compare everything)
@@ -287,7 +314,8 @@ class Explorer:
                        and (looks[id(a)] is None or self._looks.get(id(a)) != looks[id(a)])]
             new_places = {id(a): self._place(a) for a in changed}  # where they will be drawn
             places = {**self._places, **new_places}  # an unchanged artist stays where it was
-            boxes = _clusters([e for a in changed for e in (self._places.get(id(a)), new_places[id(a)])])
+            boxes = _clusters([e for a in changed for e in self._changed_places(a, looks[id(a)],
+                                                                                 new_places[id(a)])])
             if boxes:
                 # in their order (what is on top stays on top), once each; a changed artist
                 # that is now hidden is "drawn" too, so that its new look and place are noted
@@ -309,6 +337,21 @@ class Explorer:
         self.pictures += 1
         self._stale_picture = False
         return buf
+
+    def _changed_places(self, a: Any, look: tuple | None, place: tuple | None) -> list:
+        """Where the pixels of a changed artist may differ from the last picture: its old and
+        new places; for a markers-only line whose look changed only in its points, the places
+        of the markers added or removed."""
+        old, new = self._marks.get(id(a)), _markers(a)
+        before = self._looks.get(id(a))
+        if (old is None or new is None or look is None or before is None or old[1] != new[1]
+                or before[:4] != look[:4] or before[6:] != look[6:]):  # [4:6]: the points
+            return [self._places.get(id(a)), place]
+        h, w = self._background.shape[:2]
+        r = new[1]
+        boxes = [(max(int(h - y - r), 0), min(int(np.ceil(h - y + r)), h),
+                  max(int(x - r), 0), min(int(np.ceil(x + r)), w)) for x, y in _moved(old[0], new[0])]
+        return [b for b in boxes if b[0] < b[1] and b[2] < b[3]]
 
     def _place(self, a: Any) -> tuple[int, int, int, int] | None:
         """Where an artist paints now: (row0, row1, col0, col1) of the picture, padded."""
@@ -351,6 +394,7 @@ class Explorer:
             self.figure.draw_artist(a)  # draws it and clears its ``stale`` mark
             self._places[id(a)] = places[id(a)] if id(a) in places else self._place(a)
             self._looks[id(a)] = looks[id(a)] if id(a) in looks else _look(a)
+            self._marks[id(a)] = _markers(a)
 
     def png(self) -> bytes:
         """The picture for the current settings as PNG bytes."""
