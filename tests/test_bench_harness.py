@@ -100,3 +100,19 @@ def test_cli_rejects_bad_rounds(capsys):
         bench.main(["--rounds", "0", "--no-browser", "--no-suite", "--only", "Nope"])
     assert e.value.code == 2
     assert "--rounds=0 is out of range: valid range 1..1000" in capsys.readouterr().err
+
+
+def test_a_drag_is_judged_against_the_still_drag_just_before_it():
+    """The slowdown is the median of each live drag over the reference drag before it, so a
+    machine that slows down during the row does not read as a slower figure."""
+    from types import SimpleNamespace
+
+    live = iter([1100.0, 2600.0, 3300.0])  # the machine slows down from pair to pair
+    refs = iter([1000.0, 2000.0, 3000.0])
+    drag = lambda *a, **k: SimpleNamespace(per_second=25.0, duration_ms=next(live), after_ms=10.0,
+                                           during=60, shown_per_second=25.0)
+    row = bench.drag_row(SimpleNamespace(drag_slider=drag), None, "JupyterLab", "x", None, None,
+                         repeats=3, reference=lambda: next(refs))
+    assert row.still_ms == 2000.0 and row.duration_ms == 2600.0
+    assert row.slowdown == pytest.approx(1.1)  # the pairs: 1.1, 1.3, 1.1 (the medians: 1.3)
+    assert row.meets
