@@ -47,6 +47,33 @@ function render({ model, el }) {
   readout.className = "avicviz-readout";
   el.appendChild(readout);
   let chain = Promise.resolve();
+  // A slider step changes a readout's numbers, not its markup: where the new markup has the
+  // same elements and attributes, only the text that differs is replaced (new elements would
+  // cost the page a style pass each time; in JupyterLab's large page that slowed drags).
+  const sameShape = (a, b) => {
+    if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName
+        || a.childNodes.length !== b.childNodes.length) return false;
+    if (a.nodeType === Node.ELEMENT_NODE) {
+      if (a.attributes.length !== b.attributes.length) return false;
+      for (const at of b.attributes) if (a.getAttribute(at.name) !== at.value) return false;
+    }
+    return [...b.childNodes].every((c, i) => sameShape(a.childNodes[i], c));
+  };
+  const patchText = (a, b) => {
+    if (a.nodeType !== Node.ELEMENT_NODE) { if (a.data !== b.data) a.data = b.data; return; }
+    b.childNodes.forEach((c, i) => patchText(a.childNodes[i], c));
+  };
+  const setReadout = (html) => {
+    const next = document.createElement("template");
+    next.innerHTML = html;
+    const frag = next.content;
+    if (readout.childNodes.length === frag.childNodes.length
+        && [...frag.childNodes].every((c, i) => sameShape(readout.childNodes[i], c))) {
+      frag.childNodes.forEach((c, i) => patchText(readout.childNodes[i], c));
+    } else {
+      readout.replaceChildren(frag);
+    }
+  };
   const opts = { premultiplyAlpha: "none", colorSpaceConversion: "none" };
   // PNG bytes -> something drawImage takes, with its size.  WebCodecs' ImageDecoder (secure
   // pages: https or this machine) reads the bytes where they are; a Blob, the fallback, is first
@@ -82,7 +109,7 @@ function render({ model, el }) {
         img.close();
       });
       // the words change in the same frame as the picture they describe
-      if (typeof msg.readout === "string") readout.innerHTML = msg.readout;
+      if (typeof msg.readout === "string") setReadout(msg.readout);
       if (typeof msg.alt === "string") canvas.setAttribute("aria-label", msg.alt);
     } finally {
       if (msg.ack) model.send({ type: "painted", seq: msg.seq });

@@ -173,3 +173,49 @@ def test_a_picture_that_cannot_be_decoded_does_not_stop_the_pictures_after_it(la
         assert any("could not be painted" in e for e in errors)  # said, not swallowed
     finally:
         shutdown_kernel(page, panel.copy_name)
+
+
+# Set the first GATag explorer's controls and print its readout as the page should show it.
+SET_GATAG = r"""
+import gc as _gc, re as _re, html as _html
+from avicviz.widgets.gatag import GATagExplorer as _G
+_e = next(_o for _o in _gc.get_objects() if isinstance(_o, _G))
+_e.set({kw})
+print("".join(_html.unescape(_re.sub("<[^>]+>", " ", _e.readout.value)).split()))
+"""
+
+
+def _page_words(readout):
+    """The readout's words as the page shows them (white space left out: the kernel's plain text
+    puts a space wherever a tag was)."""
+    return "".join(readout.evaluate("el => el.innerText").split())
+
+
+def _wait_words(readout, want, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while _page_words(readout) != want and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _page_words(readout) == want
+
+
+def test_a_readout_with_the_same_markup_changes_its_words_in_place(lab, page):
+    """A step that changes only numbers keeps the readout's elements (their text changes); a
+    step that changes its markup (lossless -> lossy: another colour) replaces them.  Either way
+    the page shows the kernel's words."""
+    panel = open_and_run_all(page, lab, "02_gatag.ipynb")
+    try:
+        wait_widgets_rendered(panel)
+        readout = explorer_box(panel.locator(FIGURE).first).locator(READOUT).first
+        want = run_in_kernel(page, panel.copy_name, SET_GATAG.format(kw="kernel='6.19', vcpu=300")).strip()
+        _wait_words(readout, want)
+        readout.evaluate("el => { el.firstElementChild.avicvizKept = 'yes'; }")  # not an attribute
+        want = run_in_kernel(page, panel.copy_name, SET_GATAG.format(kw="vcpu=301")).strip()
+        assert "301" in want
+        _wait_words(readout, want)
+        assert readout.evaluate("el => el.firstElementChild.avicvizKept") == "yes"
+        want = run_in_kernel(page, panel.copy_name, SET_GATAG.format(kw="kernel='6.2', vcpu=300")).strip()
+        assert "lossy" in want or "WRONG" in want or "44" in want
+        _wait_words(readout, want)
+        assert readout.evaluate("el => el.firstElementChild.avicvizKept") is None  # replaced
+    finally:
+        shutdown_kernel(page, panel.copy_name)
