@@ -114,7 +114,7 @@ def verdict(d: DeviceInterrupt) -> str:
     if d.outcome == "remapped":
         return "legacy remapping: the host takes the interrupt and KVM injects it (no posting)"
     if d.woken_vcpu is None:
-        return (f"GA log -> KVM finds no vCPU for this tag: nobody is woken"
+        return ("GA log -> KVM finds no vCPU for this tag: nobody is woken"
                 + (f" (WRONG: {who} keeps sleeping)" if d.intended_vcpu is not None else ""))
     if d.wrong_vcpu:
         return (f"GA log -> KVM wakes vCPU {d.woken_vcpu}: WRONG vCPU "

@@ -356,7 +356,7 @@ def update_sweep_chart(arts: SweepArtists, sweeps: Sequence[Sweep],
     n = arts.counts.size
     hi = release(highlight).range_name if highlight else None
     for i, s in enumerate(sweeps):
-        ax, line = arts.axes[i], arts.lines[i]
+        line = arts.lines[i]
         line.set_ydata(sweep_fraction(s, n))
         on = hi is None or s.kernel.range_name == hi
         line.set_alpha(1.0 if on else 0.35)
