@@ -1,6 +1,7 @@
 """The Explorer base class and its picture: in-place updates, blitting, what reaches the browser,
 latest-wins under a flood of values, errors shown in the widget, validated set()."""
 
+import asyncio
 import importlib
 import io
 import random
@@ -320,6 +321,40 @@ def test_a_hundred_values_during_one_picture_give_a_handful_of_draws_ending_on_t
         b.paint_all()
     assert ex.pictures - start == picture_module.WINDOW and ex.params["n"] == 4
     assert ex.model == 4 and np.array_equal(b.screen, _truth(ex))
+
+
+def test_in_a_kernel_the_picture_is_drawn_after_the_message_is_answered():
+    """In a kernel (an event loop runs), a browser's message only updates the model; the picture
+    is drawn when the loop turns, after the kernel said "idle", and values that came in the
+    meantime make one picture, of the latest."""
+    ex = Bars()
+    b = Browser(ex)
+    b.paint_all()
+    start = ex.pictures
+
+    async def messages():
+        for v in (4, 5, 6):  # three values handled before the loop turns
+            ex.controls["n"].value = v
+        answered = (ex.pictures, list(b.inbox), ex.model)
+        await asyncio.sleep(0)
+        return answered
+
+    drawn_then, sent_then, model_then = asyncio.run(messages())
+    assert (drawn_then, sent_then, model_then) == (start, [], 6)  # model updated, nothing drawn
+    assert ex.pictures == start + 1 and len(b.inbox) == 1
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
+
+    async def answer():  # a "painted" answer with a change waiting: drawn after it, too
+        ex.picture._message(None, {"type": "painted", "seq": ex.picture.sent}, [])
+        ex.controls["n"].value = 9
+        waiting = len(b.inbox)
+        await asyncio.sleep(0)
+        return waiting
+
+    assert asyncio.run(answer()) == 0 and len(b.inbox) == 1 and ex.model == 9
+    b.paint_all()
+    assert np.array_equal(b.screen, _truth(ex))
 
 
 def test_a_page_that_keeps_up_answers_every_fourth_picture_and_is_never_held_back():

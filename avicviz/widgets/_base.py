@@ -15,6 +15,7 @@ that are merged, and only the latest is drawn.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections import Counter
@@ -225,6 +226,7 @@ class Explorer:
         self._muted = False
         self._stale_model = False    # controls changed since the last update
         self._stale_picture = True   # artists changed since the last picture
+        self._present_pending = False  # a picture is due once the kernel has answered
         self._background: np.ndarray | None = None  # the figure without its dynamic artists
         self._places: dict[int, tuple[int, int, int, int] | None] = {}  # where each was drawn
         self._looks: dict[int, tuple | None] = {}  # how each dynamic artist looked when drawn
@@ -452,7 +454,7 @@ class Explorer:
         self._stale_model = True
         if not self.picture.busy:  # else: the next "painted" draws the latest values
             self._safe_update()
-            self._present()
+            self._present_soon()
 
     def _safe_update(self, reraise: bool = False) -> None:
         self._stale_model = False
@@ -480,6 +482,31 @@ class Explorer:
             self.picture.show(rgba, boxes=_clusters(self._unsent) if self._unsent is not None else None)
             self._unsent = []
 
+    def _present_soon(self) -> None:
+        """Send the picture once the message that changed the controls is answered.
+
+        A browser's message (a slider's new value, a "painted" answer) is one request to the
+        kernel: "busy", the handler, "idle".  Drawing after the handler, on the kernel's event
+        loop, lets "idle" go out at once: the slider may send its next value while this picture is
+        drawn, and JupyterLab gets "busy" and "idle" together instead of a picture's time apart
+        (each status change costs its toolbar a layout).  Values that arrive before the loop
+        turns are merged: one picture, of the latest.  Outside an event loop (plain Python, the
+        tests) the picture is sent at once.
+        """
+        if not (self._stale_picture and self.picture.has_view) or self._present_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._present()
+            return
+        self._present_pending = True
+        loop.call_soon(self._present_now)
+
+    def _present_now(self) -> None:
+        self._present_pending = False
+        self._present()
+
     def _on_view(self, ratio: float) -> None:
         """A browser shows the picture: render at its pixel ratio and send it whole."""
         if self.figure.dpi != DPI * ratio:
@@ -495,4 +522,4 @@ class Explorer:
         """The last picture is on screen: draw what changed since (the latest values only)."""
         if self._stale_model:
             self._safe_update()
-        self._present()
+        self._present_soon()
