@@ -490,14 +490,17 @@ class Explorer:
         loop, lets "idle" go out at once: the slider may send its next value while this picture is
         drawn, and JupyterLab gets "busy" and "idle" together instead of a picture's time apart
         (each status change costs its toolbar a layout).  Values that arrive before the loop
-        turns are merged: one picture, of the latest.  Outside an event loop (plain Python, the
-        tests) the picture is sent at once.
+        turns are merged: one picture, of the latest.
+
+        Only a change made inside a task of the running loop is deferred: a kernel handles each
+        message in one.  Anywhere else (plain Python, the tests, a loop that is set but not
+        running this code, as Playwright's sync API leaves its own between calls) the picture is
+        sent at once, since nothing may ever turn that loop for us.
         """
         if not (self._stale_picture and self.picture.has_view) or self._present_pending:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = _loop_running_this_task()
+        if loop is None:
             self._present()
             return
         self._present_pending = True
@@ -523,3 +526,13 @@ class Explorer:
         if self._stale_model:
             self._safe_update()
         self._present_soon()
+
+
+def _loop_running_this_task() -> asyncio.AbstractEventLoop | None:
+    """The event loop whose task is running this code, or None (no loop, or no task of it)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop if asyncio.current_task(loop) is not None else None
+
