@@ -16,6 +16,7 @@ from PIL import Image
 import avicviz.widgets as widgets
 from avicviz.widgets import picture as picture_module
 from avicviz.widgets._base import Explorer, option_values
+from avicviz.widgets.controls import freeze_layout
 
 
 class Bars(Explorer):
@@ -80,11 +81,16 @@ class Browser:
 
 
 def _truth(ex):
-    """What the figure looks like with everything drawn from scratch.  Callers have checked (or
-    will check) that the browser shows exactly this, so the explorer may go on sending only the
-    boxes its next renders draw in, as when no full draw came between."""
+    """What the figure looks like with everything drawn from scratch (no kept background used or
+    kept; the explorer's layout key stays as it was).  Callers have checked (or will check) that
+    the browser shows exactly this, so the explorer may go on sending only the boxes its next
+    renders draw in, as when no full draw came between."""
+    key = ex._layout_key
     ex.relayout()
-    truth = ex.render().copy()
+    try:
+        truth = ex.render().copy()
+    finally:
+        ex._layout_key = key
     ex._unsent = []
     return truth
 
@@ -126,6 +132,112 @@ def test_the_readout_and_alt_text_travel_with_the_picture_they_describe():
     ex.set(wide=True, n=9)
     b.paint_all()
     assert b.readout == "<b>9</b> bars of 10"
+
+
+class Pages(Bars):
+    """Bars whose x axis has a width of its own (a control): the figure outside ``dynamic`` is a
+    function of that width, which it names when it asks for a full draw."""
+
+    def _make_controls(self):
+        return {"n": W.IntSlider(value=3, min=1, max=10), "width": W.IntSlider(value=10, min=10, max=16)}
+
+    def _draw(self):
+        super()._draw()
+        freeze_layout(self.figure)  # as every explorer does: the axes stay where they are
+
+    def _update(self):
+        n, width = self.params["n"], self.params["width"]
+        row = np.zeros((1, 10))
+        row[0, :n] = 1
+        self.im.set_data(row)
+        if width != self.ax.get_xlim()[1] or self.updates == 0:
+            self.ax.set_xlim(0, width)
+            self.relayout(width)
+        self.readout.value = f"{n} bars, axis to {width}"
+        self.model = n
+
+
+def _counting_draws(ex):
+    """Count the explorer's full draws of its figure (``canvas.draw``), through canvas changes."""
+    drawn = []
+    make = type(ex.canvas)
+
+    def watch(canvas):
+        real = canvas.draw
+        canvas.draw = lambda *a, **k: (drawn.append(1), real(*a, **k))[1]
+        return canvas
+
+    ex.canvas = watch(ex.canvas)
+    import avicviz.widgets._base as base
+    base_canvas = base.FigureCanvasAgg
+    base.FigureCanvasAgg = lambda fig: watch(make(fig))  # a new pixel ratio makes a new canvas
+    return drawn, lambda: setattr(base, "FigureCanvasAgg", base_canvas)
+
+
+def test_a_layout_seen_before_is_painted_from_its_kept_background_not_drawn_again():
+    ex = Pages()
+    b = Browser(ex)
+    b.paint_all()
+    drawn, undo = _counting_draws(ex)
+    try:
+        for width in (12, 14, 10, 12, 14):
+            ex.controls["width"].value = width
+            ex.controls["n"].value = width - 8
+            b.paint_all()
+            assert np.array_equal(b.screen, _truth(ex)) and b.readout == f"{width - 8} bars, axis to {width}"
+            b.inbox.clear()
+        # the three widths drawn once each (and _truth's five fresh draws): 10 was kept at the start
+        assert len(drawn) == 2 + 5
+    finally:
+        undo()
+
+
+class PagesLaidOut(Pages):
+    """The same, with the figure's constrained layout left on: a draw moves the axes to fit the
+    tick labels ("16" is wider than "10"), so a kept picture of another draw is no good."""
+
+    def _draw(self):
+        Bars._draw(self)
+
+
+def test_a_figure_whose_layout_runs_at_each_draw_is_always_drawn_again():
+    ex = PagesLaidOut()
+    b = Browser(ex)
+    b.paint_all()
+    drawn, undo = _counting_draws(ex)
+    try:
+        for width in (16, 10, 16, 10):
+            ex.controls["width"].value = width
+            b.paint_all()
+            assert np.array_equal(b.screen, _truth(ex))
+            b.inbox.clear()
+        assert len(drawn) == 4 + 4 and not ex._backgrounds
+    finally:
+        undo()
+
+
+def test_kept_backgrounds_are_few_and_per_pixel_ratio():
+    ex = Pages()
+    b = Browser(ex)
+    b.paint_all()
+    for width in range(10, 17):
+        ex.set(width=width)
+        b.paint_all()
+    assert [k for k, _ in ex._backgrounds] == [13, 14, 15, 16]  # the newest KEPT_BACKGROUNDS
+    drawn, undo = _counting_draws(ex)
+    try:
+        b2 = Browser(ex, ratio=2)  # a 2x screen: a canvas of its own, nothing kept for it yet
+        ex.set(width=15)
+        ex.set(width=16)
+        b2.paint_all()
+        assert len(drawn) == 2 and np.array_equal(b2.screen, _truth(ex))
+        b1 = Browser(ex, ratio=1)  # back at 1x: a new canvas again, which has drawn nothing
+        b1.paint_all()
+        ex.set(width=15)
+        b1.paint_all()
+        assert len(drawn) == 2 + 1 and np.array_equal(b1.screen, _truth(ex))
+    finally:
+        undo()
 
 
 class Words(Explorer):

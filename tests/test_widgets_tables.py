@@ -198,3 +198,20 @@ def test_table_default_halts_vcpus_0_4_8_like_the_static_figure():
     t = PhysicalTableExplorer()
     assert t.table.state()[:8].tolist() == [1, 2, 2, 2, 1, 2, 2, 2]  # 1 = valid, halted
 
+
+
+def test_a_page_count_seen_before_is_not_drawn_again_and_looks_the_same():
+    """Switching the CPU back and forth on v6.19 (x2AVIC: one page; x2AVIC with 4096 IDs: eight):
+    the grid of each page count is drawn once; going back paints its kept picture, the same
+    pixels as a new explorer's."""
+    ex = PhysicalTableExplorer(kernel="6.19", cpu="x2avic")
+    ex.render()
+    draws = []
+    real = ex.canvas.draw
+    ex.canvas.draw = lambda: (draws.append(ex.table.pages), real())[1]
+    for cpu in ("x2avic-ext", "x2avic", "x2avic-ext", "x2avic", "x2avic-ext"):
+        ex.set(cpu=cpu, vcpus=ex.params["vcpus"] + 100)
+        ex.render()
+    assert draws == [8]  # one page was drawn by render() above; eight pages once
+    fresh = PhysicalTableExplorer(kernel="6.19", cpu="x2avic-ext", vcpus=ex.params["vcpus"])
+    assert np.array_equal(ex.render(), fresh.render())

@@ -28,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import Collection
 from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
@@ -200,8 +201,13 @@ class Explorer:
     ``_draw`` lists in ``self.dynamic`` the artists that ``_update`` changes: they are drawn on
     top of a kept picture of everything else.  An update that changes anything else (axis
     limits, the grid's shape, a legend) calls ``self.relayout()`` to have the whole figure drawn
-    again.
+    again; ``self.relayout(key)`` says that everything outside ``dynamic`` is then a function of
+    ``key`` (the page count, the bit layout shown), so a kept picture drawn for the same key is
+    reused instead of a full draw (the last ``KEPT_BACKGROUNDS`` keys are kept).
     """
+
+    #: How many pictures of the figure without its dynamic artists are kept, one per relayout key.
+    KEPT_BACKGROUNDS = 4
 
     #: Figure size in inches.
     figsize: tuple[float, float] = (8.0, 3.0)
@@ -228,6 +234,8 @@ class Explorer:
         self._stale_picture = True   # artists changed since the last picture
         self._present_pending = False  # a picture is due once the kernel has answered
         self._background: np.ndarray | None = None  # the figure without its dynamic artists
+        self._layout_key: Any = None  # what that picture is a function of (None: not known)
+        self._backgrounds: dict[tuple, np.ndarray] = {}  # (key, dpi) -> a kept background
         self._places: dict[int, tuple[int, int, int, int] | None] = {}  # where each was drawn
         self._looks: dict[int, tuple | None] = {}  # how each dynamic artist looked when drawn
         self._marks: dict[int, tuple | None] = {}  # a markers-only line's markers when drawn
@@ -287,9 +295,15 @@ class Explorer:
         self._present()
         return self
 
-    def relayout(self) -> None:
-        """Ask for a full redraw after this update (something outside ``dynamic`` changed)."""
+    def relayout(self, key: Any = None) -> None:
+        """Ask for a full redraw after this update (something outside ``dynamic`` changed).
+
+        ``key`` (hashable): what the figure outside ``dynamic`` now depends on, and nothing else
+        does; a background kept from an earlier draw with the same key is painted instead of
+        drawing the figure again.  None: not known, always draw.
+        """
         self._needs_full = True
+        self._layout_key = key
 
     def render(self) -> np.ndarray:
         """The picture for the current settings, as RGBA pixels (rows, columns, 4).
@@ -305,9 +319,8 @@ class Explorer:
         if self._needs_full or self._background is None:
             self._needs_full = False
             self.boxes = self._unsent = None
-            self.canvas.draw()  # everything but the dynamic artists
+            self._background = self._draw_background()
             buf = np.asarray(self.canvas.buffer_rgba())
-            self._background = buf.copy()
             self._redraw(self.dynamic)
         else:
             buf = np.asarray(self.canvas.buffer_rgba())
@@ -339,6 +352,28 @@ class Explorer:
         self.pictures += 1
         self._stale_picture = False
         return buf
+
+    def _draw_background(self) -> np.ndarray:
+        """Everything but the dynamic artists, in the canvas and as a copy: kept from an earlier
+        draw for the same layout key and pixel ratio where there is one, else drawn."""
+        key = None if self._layout_key is None else (self._layout_key, self.figure.dpi)
+        if key is not None and not _layout_fixed(self.figure):
+            key = None  # a draw would move the axes (a layout engine runs): nothing to reuse
+        kept = self._backgrounds.pop(key, None) if key is not None else None
+        # get_renderer(): a canvas made for a new pixel ratio has drawn nothing yet
+        buf = np.asarray(self.canvas.get_renderer().buffer_rgba()) if kept is not None else None
+        if buf is not None and buf.shape == kept.shape:
+            buf[...] = kept
+            for ax in self.figure.axes:  # as a draw does: an axes with a fixed aspect fits its box
+                ax.apply_aspect()
+        else:
+            self.canvas.draw()
+            kept = np.asarray(self.canvas.buffer_rgba()).copy()
+        if key is not None:  # the newest last; the oldest goes first
+            self._backgrounds[key] = kept
+            while len(self._backgrounds) > self.KEPT_BACKGROUNDS:
+                del self._backgrounds[next(iter(self._backgrounds))]
+        return kept
 
     def _changed_places(self, a: Any, look: tuple | None, place: tuple | None) -> list:
         """Where the pixels of a changed artist may differ from the last picture: its old and
@@ -526,6 +561,14 @@ class Explorer:
         if self._stale_model:
             self._safe_update()
         self._present_soon()
+
+
+def _layout_fixed(figure) -> bool:
+    """True if drawing the figure leaves its axes where they are (no layout engine runs, no axes
+    locator): then a picture of it depends only on its artists' state, not on a draw's layout."""
+    engine = figure.get_layout_engine()
+    return ((engine is None or isinstance(engine, PlaceHolderLayoutEngine))
+            and all(ax.get_axes_locator() is None for ax in figure.axes))
 
 
 def _loop_running_this_task() -> asyncio.AbstractEventLoop | None:

@@ -58,14 +58,14 @@ class GATagExplorer(Explorer):
         if release(p["kernel"]).no_gatag_reason():  # v4.7, v4.8: not applicable, no made-up tag
             self.bits.show(None)  # no bits to show
             if self.bits.switched:
-                self.relayout()
+                self.relayout("no layout")
             self.model = None
             self.readout.value = "<b>not applicable:</b> " + html.escape(release(p["kernel"]).no_gatag_reason())
             return
         t = encode(p["vm_id"], p["vcpu"], p["kernel"])
         self.bits.show(gatag_layout(t.kernel), t.tag)
         if self.bits.switched:
-            self.relayout()
+            self.relayout(gatag_layout(t.kernel))
         self.model = t
         r = t.kernel
         *lines, verdict, colour = story_lines(t)
@@ -112,7 +112,7 @@ class AliasingExplorer(Explorer):
         update_aliasing_chart(self.chart, a, title=False)
         span = alias_span(p["vcpus"])
         if span != self._n:
-            self.relayout()  # the axes follow the vCPU count in powers of two
+            self.relayout(span)  # the axes follow the vCPU count in steps (alias_span)
             self._n = span
         self.model = a
         r = a.kernel
@@ -200,7 +200,7 @@ class VMIDExplorer(Explorer):
                           np.arange(1, k + 1), mask, self.chart_title, self._top)
         limits = (self.ax.get_xlim(), self.ax.get_ylim())
         if limits != self._limits:
-            self.relayout()  # the x axis moved (it follows the counts in steps)
+            self.relayout(limits)  # the x axis moved (it follows the counts in steps)
             self._limits = limits
         self.model = alloc
         self.ids = ids

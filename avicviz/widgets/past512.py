@@ -296,7 +296,7 @@ class CostExplorer(Explorer):
         ylim = self._arts.line.axes.get_ylim()
         if ylim != self._ylim:  # new axis limits: the ticks need a full redraw
             self._ylim = ylim
-            self.relayout()
+            self.relayout(ylim)
         try:
             r = simulate(p["vcpus"], kernel=p["kernel"], cpu=p["cpu"], avic=p["avic"])
         except ValueError as e:

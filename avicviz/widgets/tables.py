@@ -67,7 +67,7 @@ class PhysicalTableExplorer(Explorer):
         created = n_sim if rep.starts else int(rep.failing_vcpu)
         table = physical_table(range(created), r, p["cpu"], p["guest_apic"], running=run[:created])
         if self.table is None or table.pages != self.table.pages:
-            self.relayout()  # the grid's shape, limits and tick labels change
+            self.relayout(table.pages)  # the grid's shape, limits and tick labels change
         update_physical_grid(self.grid, table, title=False)
         self.model = rep
         self.table = table
@@ -174,7 +174,7 @@ class EntryExplorer(Explorer):
                  else load_entry(encode_entry(0, address, False, p["valid"], r), host, r).after)
         self.bits.show(lay, value)
         if self.bits.switched:
-            self.relayout()
+            self.relayout(lay)  # the figure shows this release's layout, nothing else changed
         e = decode_entry(value, r)
         self.model = e
         lines = [f"<b>entry = {e.hex}</b> on {r.name}: host_apic_id {e.host_apic_id} "
