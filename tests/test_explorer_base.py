@@ -55,14 +55,25 @@ class Browser:
     canvas, a part is put at its place), and says "painted" for a picture that asks for it, when
     told to."""
 
-    def __init__(self, ex, ratio=1):
+    def __init__(self, ex, ratio=1, width=None):
         self.ex = ex
         self.screen = None
         self.readout = self.alt = None  # the words under the picture, and the canvas's label
         self.inbox = []
         self.asked = []  # for each picture painted: did it ask for a "painted" answer?
         ex.picture.send = lambda content, buffers=None: self.inbox.append((content, buffers))
-        ex.picture._message(ex.picture, {"type": "hello", "ratio": ratio}, [])
+        hello = {"type": "hello", "ratio": ratio}
+        if width is not None:  # the CSS pixels the output area offers (0: not laid out yet)
+            hello["width"] = width
+        ex.picture._message(ex.picture, hello, [])
+
+    def resize(self, width, ratio=1):
+        self.ex.picture._message(self.ex.picture, {"type": "resize", "ratio": ratio, "width": width}, [])
+
+    def css_width(self):
+        """How wide the newest full picture is shown (CSS pixels), as the page sets it."""
+        content = next(c for c, _ in reversed(self.inbox) if c["full"]) if self.inbox else self.last_full
+        return content["width"] / content["ratio"]
 
     def paint_all(self, ack=True, keep=0):
         """Paint the pictures received, all but the newest ``keep`` (still on their way)."""
@@ -73,6 +84,8 @@ class Browser:
             for (x, y), png in zip(content["parts"], buffers, strict=True):
                 part = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
                 self.screen[y:y + part.shape[0], x:x + part.shape[1]] = part
+            if content["full"]:
+                self.last_full = content
             self.readout = content.get("readout", self.readout)
             self.alt = content.get("alt", self.alt)
             self.asked.append(content["ack"])
@@ -238,6 +251,62 @@ def test_kept_backgrounds_are_few_and_per_pixel_ratio():
         assert len(drawn) == 2 + 1 and np.array_equal(b1.screen, _truth(ex))
     finally:
         undo()
+
+
+def test_a_figure_wider_than_its_output_area_is_drawn_at_the_size_shown():
+    """The browser never scales a picture (that blurs its text): in 600 CSS pixels a 3-inch
+    figure (300 pixels at full size) is drawn as is; in 240 it is drawn 240 wide, and on a 2x
+    screen with twice the pixels; a wider area again gives the full size."""
+    ex = Bars()
+    b = Browser(ex, width=600)
+    assert b.css_width() == 300 and ex.figure.dpi == 100
+    b.paint_all()
+    b.resize(240)
+    (content, _), = b.inbox
+    assert content["full"] and (content["width"], content["ratio"]) == (240, 1.0) and b.css_width() == 240
+    b.paint_all()
+    ex.set(n=9)
+    b.paint_all()
+    assert b.screen.shape[:2] == (160, 240) and np.array_equal(b.screen, _truth(ex))
+    b.resize(240, ratio=2)
+    b.paint_all()
+    assert b.screen.shape[:2] == (320, 480) and b.css_width() == 240
+    b.resize(1000, ratio=2)
+    b.paint_all()
+    assert b.screen.shape[:2] == (400, 600) and b.css_width() == 300
+    assert np.array_equal(b.screen, _truth(ex))
+
+
+def test_a_resize_that_keeps_the_resolution_sends_nothing():
+    ex = Bars()
+    b = Browser(ex, width=0)  # not laid out yet: drawn at full size
+    assert b.css_width() == 300
+    b.paint_all()
+    for width in (800, 301, 300):  # wider than the figure, or as wide: the same picture
+        b.resize(width)
+        assert b.inbox == []
+    b.resize(299)
+    assert [c["width"] for c, _ in b.inbox] == [299]
+
+
+@pytest.mark.parametrize("hello", [{"ratio": True, "width": "wide"}, {"ratio": float("nan"), "width": -5},
+                                   {"ratio": 100, "width": None}, {}])
+def test_a_page_that_says_something_odd_about_its_size_gets_a_picture_all_the_same(hello):
+    ex = Bars()
+    sent = []
+    ex.picture.send = lambda content, buffers=None: sent.append(content)
+    ex.picture._message(ex.picture, {"type": "hello", **hello}, [])
+    (content,) = sent
+    assert content["full"] and 1.0 <= content["ratio"] <= 4.0
+    assert content["width"] == 300 * content["ratio"]
+
+
+def test_a_resize_before_any_hello_draws_nothing():
+    ex = Bars()
+    sent = []
+    ex.picture.send = lambda content, buffers=None: sent.append(content)
+    ex.picture._message(ex.picture, {"type": "resize", "ratio": 2, "width": 100}, [])
+    assert sent == [] and not ex.picture.has_view and ex.pictures == 0
 
 
 class Words(Explorer):
@@ -612,14 +681,16 @@ def _random_value(w, rng):
     return rng.choice([w.min, w.max, rng.uniform(w.min, w.max)])
 
 
-@pytest.mark.parametrize("ratio, steps", [(1, 25), (2, 8)], ids=["1x", "2x"])
+@pytest.mark.parametrize("ratio, width, steps", [(1, None, 25), (2, None, 8), (1.5, 700, 8)],
+                         ids=["1x", "2x", "1.5x-narrow"])
 @pytest.mark.parametrize("name", EXPLORERS)
-def test_random_walk_the_browser_shows_the_true_picture(name, ratio, steps):
+def test_random_walk_the_browser_shows_the_true_picture(name, ratio, width, steps):
     """After any sequence of changes, the picture the browser has painted (full picture, then
     changed parts) equals the figure drawn from scratch: nothing outside ``dynamic`` changed
-    without a relayout, and no changed pixel was left out; on a 1x and a 2x screen."""
+    without a relayout, and no changed pixel was left out; on a 1x and a 2x screen, and on a
+    1.5x screen in an output area narrower than the figure (drawn at a lower resolution)."""
     ex = _explorer(name)()
-    b = Browser(ex, ratio=ratio)
+    b = Browser(ex, ratio=ratio, width=width)
     b.paint_all()
     rng = random.Random(name)
     for _ in range(steps):

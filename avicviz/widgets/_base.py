@@ -40,7 +40,8 @@ from .picture import Picture, encode_png
 
 __all__ = ["Explorer", "Readout", "option_values"]
 
-#: Dots per inch of a picture on a 1x screen (a 2x screen gets twice as many).
+#: Dots per inch of a picture shown at its full size on a 1x screen (a 2x screen gets twice as
+#: many; a narrower output area fewer: see :meth:`Explorer.view_dpi`).
 DPI = 100
 
 
@@ -545,10 +546,30 @@ class Explorer:
         self._present_pending = False
         self._present()
 
-    def _on_view(self, ratio: float) -> None:
-        """A browser shows the picture: render at its pixel ratio and send it whole."""
-        if self.figure.dpi != DPI * ratio:
-            self.figure.set_dpi(DPI * ratio)
+    def view_dpi(self) -> float:
+        """The resolution at which the browser's view shows the figure at its own size: ``DPI``
+        times the screen's pixel ratio, lowered where the output area is narrower than the
+        figure (down to a third), so that the browser never scales the picture.
+
+        >>> from avicviz.widgets import GATagExplorer
+        >>> ex = GATagExplorer()              # 10 inches wide: 1000 CSS pixels at full size
+        >>> ex.picture.ratio, ex.picture.width = 2.0, 800.0
+        >>> ex.view_dpi()                     # 800 CSS pixels on a 2x screen: 1600 pixels
+        160.0
+        """
+        natural = float(self.figure.get_figwidth()) * DPI
+        width = self.picture.width
+        scale = 1.0 if width is None or width >= natural else max(width / natural, 1 / 3)
+        return DPI * self.picture.ratio * scale
+
+    def _on_view(self, new: bool) -> None:
+        """A browser shows the picture (``new``) or its size changed: render at the resolution
+        it is shown at and send it whole (a size change: only if that resolution changed)."""
+        dpi = self.view_dpi()
+        if not new and dpi == self.figure.dpi:
+            return
+        if self.figure.dpi != dpi:
+            self.figure.set_dpi(dpi)
             self.canvas = FigureCanvasAgg(self.figure)
         self._needs_full = True
         rgba = self.render()

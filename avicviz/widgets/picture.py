@@ -19,8 +19,11 @@ The explorer's readout (HTML) and the picture in words (the canvas's aria-label)
 picture's message and change in the same frame as the pixels: one message per answer instead of
 three (a widget trait that changes is a message of its own).
 
-The canvas is scaled to the width of its output area (never wider than the figure's own size),
-and the kernel renders at the browser's device pixel ratio so that it stays sharp on 2x screens.
+The kernel draws each picture at the size it is shown: the page says how wide its output area
+is and the screen's pixel ratio (on its first message, and again when either changes), and a
+figure wider than the area is drawn at a lower resolution rather than scaled down by the browser,
+which blurs its text.  On a 2x screen it is drawn with twice the pixels.  The canvas is also
+capped at the width of its output area, in case the page narrows before the kernel answers.
 """
 
 from __future__ import annotations
@@ -126,8 +129,34 @@ function render({ model, el }) {
       .catch((err) => console.error("avicviz: a picture could not be painted", err));
   };
   model.on("msg:custom", onMessage);
-  model.send({ type: "hello", ratio: window.devicePixelRatio || 1 });
-  return () => model.off("msg:custom", onMessage);
+  // The kernel draws the picture at the size it is shown: the width this output area offers
+  // (CSS pixels; 0 while it is not laid out) times the screen's pixel ratio, so that no picture
+  // is scaled by the browser (a scaled picture's text is blurred).  A new width or ratio (the
+  // window resized, the file browser opened, the page zoomed) is told once it settles.
+  const size = () => ({ width: Math.floor(el.getBoundingClientRect().width),
+                        ratio: window.devicePixelRatio || 1 });
+  let told = size();
+  model.send({ type: "hello", ...told });
+  let settle = null;
+  const onResize = () => {
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      const now = size();
+      if (now.width > 0 && (now.width !== told.width || now.ratio !== told.ratio)) {
+        told = now;
+        model.send({ type: "resize", ...now });
+      }
+    }, 150);
+  };
+  const watch = typeof ResizeObserver === "function" ? new ResizeObserver(onResize) : null;
+  if (watch) watch.observe(el);
+  window.addEventListener("resize", onResize);  // a zoom changes the ratio, maybe not the width
+  return () => {
+    model.off("msg:custom", onMessage);
+    if (watch) watch.disconnect();
+    window.removeEventListener("resize", onResize);
+    clearTimeout(settle);
+  };
 }
 export default { render };
 """
@@ -187,9 +216,11 @@ def encode_png(rgba: np.ndarray) -> bytes:
 class Picture(anywidget.AnyWidget):
     """Shows the pictures an explorer sends; tells the kernel when each one is painted.
 
-    ``on_view(ratio)`` runs when a browser view appears (with its device pixel ratio): the owner
-    then sends a full picture.  ``on_painted()`` runs when the last picture sent is on screen:
-    the owner may then send the next one.
+    ``on_view(new)`` runs when a browser view appears (``new`` True: the owner then sends a full
+    picture) or says that its size changed (``new`` False: the owner sends a full picture if it
+    draws at another resolution now); ``ratio`` is its screen's pixel ratio and ``width`` the CSS
+    pixels its output area offers (None: not known).  ``on_painted()`` runs when the last picture
+    sent is on screen: the owner may then send the next one.
     """
 
     _esm = _ESM
@@ -199,12 +230,13 @@ class Picture(anywidget.AnyWidget):
     #: The HTML under the picture (the explorer's readout).
     readout = T.Unicode("")
 
-    def __init__(self, on_view: Callable[[float], None], on_painted: Callable[[], None],
+    def __init__(self, on_view: Callable[[bool], None], on_painted: Callable[[], None],
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self._on_view = on_view
         self._on_painted = on_painted
         self.ratio = 1.0
+        self.width: float | None = None  # CSS pixels the page's output area offers
         self.has_view = False
         self.sent = 0            # pictures sent
         self._acked = 0          # the newest picture a view said it painted
@@ -258,14 +290,22 @@ class Picture(anywidget.AnyWidget):
 
     def _message(self, _widget, content, _buffers) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "hello":
+        if kind == "resize" and not self.has_view:
+            return  # a page says hello first
+        if kind in ("hello", "resize"):
+            ratio, width = content.get("ratio", 1), content.get("width")
+            number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+            # a zoomed page or a 1.25x/1.5x laptop screen has its own ratio; beyond 4, no gain
+            self.ratio = min(max(float(ratio), 1.0), 4.0) if number(ratio) else 1.0
+            self.width = float(width) if number(width) and width > 0 else None
+            if kind == "resize":
+                self._on_view(False)
+                return
             self.has_view = True
-            ratio = content.get("ratio", 1)
-            self.ratio = 2.0 if isinstance(ratio, (int, float)) and ratio > 1.25 else 1.0
             self._acked = self.sent  # nothing in flight to this new view
             self._last = None        # its canvas is empty: the next picture is a full one
             self._words = None       # and it has no words yet
-            self._on_view(self.ratio)
+            self._on_view(True)
         elif kind == "painted":
             seq = content.get("seq")
             if isinstance(seq, int) and seq > self._acked:

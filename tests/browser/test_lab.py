@@ -134,10 +134,37 @@ def test_at_1024_px_with_the_file_browser_open_no_picture_is_cut_off(lab, browse
                 .filter(o => o.scrollWidth > o.clientWidth + 1).length""")
             assert wide == 0, f"{wide} output areas scroll sideways"
             page.screenshot(path=str(artifacts / "lab-1024-file-browser.png"))
+            # drawn at the size shown, never scaled by the browser (which blurs the text)
+            drawn = _drawn_vs_shown(panel)
+            assert all(abs(px - css) <= 1 for px, css in drawn), drawn
+            # the lesson's figures are 9 to 11.5 inches wide, 900-1150 pixels at full size
+            assert all(px < 900 for px, _ in drawn), drawn
+            # the file browser closed: more room, and the pictures are drawn larger again
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+            page.wait_for_function("() => window.jupyterapp.shell.leftCollapsed")
+            page.wait_for_function("""([el, before]) => {
+                const now = [...el.querySelectorAll('.avicviz-picture canvas')].map(c => c.width);
+                return now.length === before.length && now.some((w, i) => w > before[i]);
+            }""", arg=[panel.element_handle(), [px for px, _ in drawn]], timeout=20_000)
+            wider = _drawn_vs_shown(panel)
+            assert all(abs(px - css) <= 1 for px, css in wider), wider
         finally:
             shutdown_kernel(page, panel.copy_name)
     finally:
         page.context.close()
+
+
+def _drawn_vs_shown(panel):
+    """For every explorer picture on screen: its pixels across, and the CSS pixels it is shown
+    across times the screen's pixel ratio (the same when the browser does not scale it)."""
+    for _ in range(40):  # let the kernel's answers to a new size arrive (a picture per explorer)
+        sizes = panel.evaluate("""el => [...el.querySelectorAll('.avicviz-picture canvas')]
+            .filter(c => c.getBoundingClientRect().width > 0)
+            .map(c => [c.width, c.getBoundingClientRect().width * devicePixelRatio])""")
+        if sizes and all(abs(px - css) <= 1 for px, css in sizes):
+            break
+        time.sleep(0.25)
+    return sizes
 
 
 # Sends the lesson's GATag explorer a picture whose PNG is broken, then moves its first slider in the
