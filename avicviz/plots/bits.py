@@ -12,15 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from matplotlib.axes import Axes
-from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path
-from matplotlib.textpath import TextPath
 from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from ..bitfield import Layout
 from ._style import PALETTE, field_colour
+from .glyphs import GlyphText, glyph_path
 
 __all__ = ["BitDigits", "BitFieldArtists", "bitfield", "update_bitfield"]
 
@@ -32,13 +31,8 @@ def _digit_marker(digit: str) -> Path:
     A glyph's outline has curves, whose extents matplotlib solves for on every draw; a polygon
     version looks the same at marker size and draws several times faster.
     """
-    polys = TextPath((0, 0), digit, size=1, prop=FontProperties(family="DejaVu Sans")).to_polygons()
-    verts, codes = [], []
-    for poly in polys:
-        verts += list(poly)
-        codes += [Path.MOVETO] + [Path.LINETO] * (len(poly) - 2) + [Path.CLOSEPOLY]
-    verts = np.array(verts)
-    verts -= (verts.min(axis=0) + verts.max(axis=0)) / 2  # centred, as markers are
+    verts, codes = glyph_path(digit, "DejaVu Sans")
+    verts = verts - (verts.min(axis=0) + verts.max(axis=0)) / 2  # centred, as markers are
     return Path(verts, codes)
 
 
@@ -97,9 +91,9 @@ class BitFieldArtists:
     row_bits: int
     fields: PatchCollection
     digits: "BitDigits"         # the 0/1 in every cell
-    values: dict[str, Text]     # one per named field: its value in hex
+    values: dict[str, GlyphText]  # one per named field: its value in hex
     labels: list[Text]
-    value_text: Text
+    value_text: GlyphText
 
 
 #: Narrow fields (fewer cells than this) get their label on a staggered level with a leader.
@@ -158,7 +152,7 @@ def bitfield(layout: Layout, value: int, ax: Axes, *, row_bits: int | None = Non
     pitch = 3.0 + top_level * _LEVEL
     rects, colours = [], []
     labels: list[Text] = []
-    values: dict[str, Text] = {}
+    values: dict[str, GlyphText] = {}
     leaders = []
     for (f, i, pieces), level in zip(placed, levels):
         colour = PALETTE["light"] if f.reserved else field_colour(f.name, i)
@@ -184,8 +178,8 @@ def bitfield(layout: Layout, value: int, ax: Axes, *, row_bits: int | None = Non
             labels.append(ax.text(cx, y + 1.15, f"{name}\n[{f.bits}]", ha="center", va="bottom",
                                   fontsize=7 if (hi - lo + 1) < 6 else 8, clip_on=False))
         if not f.reserved:
-            values[f.name] = ax.text(cx, y - 0.25, "", ha="center", va="top", fontsize=8,
-                                     family="monospace", fontweight="bold")
+            values[f.name] = GlyphText(ax, cx, y - 0.25, "", ha="center", va="top", fontsize=8,
+                                       weight="bold")
     if leaders:
         ax.add_collection(LineCollection(leaders, colors=PALETTE["black"], linewidths=0.6))
     pc = PatchCollection(rects, facecolors=colours, edgecolors="white", linewidths=0.5)
@@ -197,8 +191,7 @@ def bitfield(layout: Layout, value: int, ax: Axes, *, row_bits: int | None = Non
     top = 3.0 + top_level * _LEVEL + (0.9 if top_level else 0.0)
     ax.set_ylim(-(rows - 1) * pitch - 1.6, top)
     ax.set_axis_off()
-    value_text = ax.text(row_bits, top - 0.1, "", ha="right", va="top", fontsize=9,
-                         family="monospace")
+    value_text = GlyphText(ax, row_bits, top - 0.1, "", ha="right", va="top", fontsize=9)
     if title:
         ax.set_title(title, loc="left", fontsize=10)
     arts = BitFieldArtists(layout, row_bits, pc, digits, values, labels, value_text)

@@ -33,6 +33,7 @@ from ..iommu import DeviceInterrupt, deliver, make_irte
 from ..layouts import GA_LOG_ENTRY, IRTE_GA_HI, IRTE_GA_LO
 from ._style import FIELD_COLOURS, PALETTE, new_figure
 from .bits import BitDigits, BitFieldArtists, bitfield, update_bitfield
+from .glyphs import GlyphText
 
 __all__ = ["DeviceArtists", "device_path", "update_device_path", "verdict", "wrong_wakeup",
            "summary", "tag_arithmetic", "words", "example", "static_figures"]
@@ -184,8 +185,8 @@ def _tag_axes(ax: Axes, decode: bool) -> tuple[Rectangle, Rectangle, BitDigits, 
     # the cells, as in the bit fields above
     vm_label = ax.text(0, _TAG_NAME_Y, "", ha="center", va="bottom", fontsize=8)
     vc_label = ax.text(0, _TAG_NAME_Y, "", ha="center", va="bottom", fontsize=8)
-    vm_value, vc_value = (ax.text(0, -0.25 - _VALUE_DROP, "", ha="center", va="top", fontsize=8,
-                                  family="monospace", fontweight="bold") for _ in range(2))
+    vm_value, vc_value = (GlyphText(ax, 0, -0.25 - _VALUE_DROP, "", ha="center", va="top", fontsize=8,
+                                    weight="bold") for _ in range(2))
     text = None
     if decode:
         text = ax.text(0, -1.0, "", ha="left", va="top", fontsize=8.5, family="monospace")

@@ -30,7 +30,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox, IdentityTransform
 
@@ -125,6 +125,9 @@ def _look(a: Any) -> tuple | None:
                None if arr is None else (_digest(arr), a.get_clim()))
     elif isinstance(a, AxesImage):
         key = (_digest(a.get_array()), tuple(a.get_extent()), a.get_clim())
+    elif isinstance(a, PathPatch):  # a GlyphText among them: its outline, where it is drawn
+        key = (_digest(a.get_path().vertices), tuple(a.get_transform().get_matrix().ravel()),
+               to_rgba(a.get_facecolor()), to_rgba(a.get_edgecolor()), a.get_linewidth())
     elif isinstance(a, Rectangle):
         key = (a.get_bbox().bounds, to_rgba(a.get_facecolor()), to_rgba(a.get_edgecolor()),
                a.get_linewidth(), a.get_hatch())
