@@ -1,8 +1,6 @@
 """GlyphText: monospace numbers drawn as one filled path look like the Text they replace (same
 place, same size, same ink) and say what they show."""
 
-import time
-
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -63,24 +61,3 @@ def test_it_says_what_it_shows_and_moves_where_it_is_told():
     assert t.get_path().vertices.shape == (0, 2)
     with pytest.raises(ValueError, match=r"ha='middle': valid values left, center, right"):
         GlyphText(ax, 0, 0, "x", fontsize=8, ha="middle")
-
-
-def test_it_draws_many_times_faster_than_a_text():
-    """Not a timing test of the product (benchmarks/ does that): a check that the reason this
-    artist exists still holds on the installed matplotlib, with a margin of 4 times."""
-    fig = new_figure(3, 1)
-    ax = fig.add_subplot()
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    text = ax.text(1, 0.5, "", fontsize=9, family="monospace")
-    glyphs = GlyphText(ax, 1, 0.5, "", fontsize=9)
-
-    def per_draw(a):
-        start = time.perf_counter()
-        for i in range(60):
-            a.set_text(f"GATag = 0x{i:08X}")
-            fig.draw_artist(a)
-        return time.perf_counter() - start
-
-    per_draw(text), per_draw(glyphs)  # warm up
-    assert per_draw(glyphs) * 4 < per_draw(text)
