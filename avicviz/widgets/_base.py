@@ -101,8 +101,13 @@ def _digest(x: Any) -> tuple:
 
 def _look(a: Any) -> tuple | None:
     """What an artist looks like, from public getters: equal looks draw equal pixels.  None for
-    kinds this does not know (they always count as changed)."""
+    kinds this does not know (they always count as changed).
+
+    A look is (kind, points, the rest): ``points`` are a line's data (None for other artists),
+    so that a markers-only line whose points alone changed can be told apart (see
+    ``Explorer._changed_places``)."""
     common = (type(a).__name__, a.get_visible(), a.get_zorder(), a.get_alpha())
+    points = None
     if isinstance(a, Text):
         patch = a.get_bbox_patch()
         key = (a.get_text(), tuple(np.ravel(a.get_unitless_position())),
@@ -115,8 +120,8 @@ def _look(a: Any) -> tuple | None:
             key += (tuple(np.ravel(a.xy)), None if ap is None else (
                 ap.get_visible(), to_rgba(ap.get_edgecolor()), to_rgba(ap.get_facecolor()), ap.get_linewidth()))
     elif isinstance(a, Line2D):
-        key = (_digest(a.get_xdata(orig=True)), _digest(a.get_ydata(orig=True)), to_rgba(a.get_color()),
-               a.get_linestyle(), a.get_linewidth(), a.get_marker(), a.get_markersize(),
+        points = (_digest(a.get_xdata(orig=True)), _digest(a.get_ydata(orig=True)))
+        key = (to_rgba(a.get_color()), a.get_linestyle(), a.get_linewidth(), a.get_marker(), a.get_markersize(),
                to_rgba(a.get_markerfacecolor()), to_rgba(a.get_markeredgecolor()), a.get_markeredgewidth())
     elif isinstance(a, Collection):
         arr = a.get_array()
@@ -133,7 +138,7 @@ def _look(a: Any) -> tuple | None:
                a.get_linewidth(), a.get_hatch())
     else:
         return None
-    return common + key
+    return common, points, key
 
 
 def _clusters(boxes: list) -> list[tuple[int, int, int, int]]:
@@ -386,7 +391,7 @@ class Explorer:
         old, new = self._marks.get(id(a)), _markers(a)
         before = self._looks.get(id(a))
         if (old is None or new is None or look is None or before is None or old[1] != new[1]
-                or before[:4] != look[:4] or before[6:] != look[6:]):  # [4:6]: the points
+                or (before[0], before[2]) != (look[0], look[2])):  # more than its points changed
             return [self._places.get(id(a)), place]
         h, w = self._background.shape[:2]
         r = new[1]
