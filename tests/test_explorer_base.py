@@ -170,8 +170,9 @@ class Pages(Bars):
         self.model = n
 
 
-def _counting_draws(ex):
-    """Count the explorer's full draws of its figure (``canvas.draw``), through canvas changes."""
+def _counting_draws(ex, monkeypatch):
+    """Count the explorer's full draws of its figure (``canvas.draw``), through canvas changes
+    (a new pixel ratio makes a new canvas); undone when the test ends."""
     drawn = []
     make = type(ex.canvas)
 
@@ -182,27 +183,23 @@ def _counting_draws(ex):
 
     ex.canvas = watch(ex.canvas)
     import avicviz.widgets._base as base
-    base_canvas = base.FigureCanvasAgg
-    base.FigureCanvasAgg = lambda fig: watch(make(fig))  # a new pixel ratio makes a new canvas
-    return drawn, lambda: setattr(base, "FigureCanvasAgg", base_canvas)
+    monkeypatch.setattr(base, "FigureCanvasAgg", lambda fig: watch(make(fig)))
+    return drawn
 
 
-def test_a_layout_seen_before_is_painted_from_its_kept_background_not_drawn_again():
+def test_a_layout_seen_before_is_painted_from_its_kept_background_not_drawn_again(monkeypatch):
     ex = Pages()
     b = Browser(ex)
     b.paint_all()
-    drawn, undo = _counting_draws(ex)
-    try:
-        for width in (12, 14, 10, 12, 14):
-            ex.controls["width"].value = width
-            ex.controls["n"].value = width - 8
-            b.paint_all()
-            assert np.array_equal(b.screen, _truth(ex)) and b.readout == f"{width - 8} bars, axis to {width}"
-            b.inbox.clear()
-        # the three widths drawn once each (and _truth's five fresh draws): 10 was kept at the start
-        assert len(drawn) == 2 + 5
-    finally:
-        undo()
+    drawn = _counting_draws(ex, monkeypatch)
+    for width in (12, 14, 10, 12, 14):
+        ex.controls["width"].value = width
+        ex.controls["n"].value = width - 8
+        b.paint_all()
+        assert np.array_equal(b.screen, _truth(ex)) and b.readout == f"{width - 8} bars, axis to {width}"
+        b.inbox.clear()
+    # the three widths drawn once each (and _truth's five fresh draws): 10 was kept at the start
+    assert len(drawn) == 2 + 5
 
 
 class PagesLaidOut(Pages):
@@ -213,23 +210,20 @@ class PagesLaidOut(Pages):
         Bars._draw(self)
 
 
-def test_a_figure_whose_layout_runs_at_each_draw_is_always_drawn_again():
+def test_a_figure_whose_layout_runs_at_each_draw_is_always_drawn_again(monkeypatch):
     ex = PagesLaidOut()
     b = Browser(ex)
     b.paint_all()
-    drawn, undo = _counting_draws(ex)
-    try:
-        for width in (16, 10, 16, 10):
-            ex.controls["width"].value = width
-            b.paint_all()
-            assert np.array_equal(b.screen, _truth(ex))
-            b.inbox.clear()
-        assert len(drawn) == 4 + 4 and not ex._backgrounds
-    finally:
-        undo()
+    drawn = _counting_draws(ex, monkeypatch)
+    for width in (16, 10, 16, 10):
+        ex.controls["width"].value = width
+        b.paint_all()
+        assert np.array_equal(b.screen, _truth(ex))
+        b.inbox.clear()
+    assert len(drawn) == 4 + 4 and not ex._backgrounds
 
 
-def test_kept_backgrounds_are_few_and_per_pixel_ratio():
+def test_kept_backgrounds_are_few_and_per_pixel_ratio(monkeypatch):
     ex = Pages()
     b = Browser(ex)
     b.paint_all()
@@ -237,20 +231,17 @@ def test_kept_backgrounds_are_few_and_per_pixel_ratio():
         ex.set(width=width)
         b.paint_all()
     assert [k for k, _ in ex._backgrounds] == [13, 14, 15, 16]  # the newest KEPT_BACKGROUNDS
-    drawn, undo = _counting_draws(ex)
-    try:
-        b2 = Browser(ex, ratio=2)  # a 2x screen: a canvas of its own, nothing kept for it yet
-        ex.set(width=15)
-        ex.set(width=16)
-        b2.paint_all()
-        assert len(drawn) == 2 and np.array_equal(b2.screen, _truth(ex))
-        b1 = Browser(ex, ratio=1)  # back at 1x: a new canvas again, which has drawn nothing
-        b1.paint_all()
-        ex.set(width=15)
-        b1.paint_all()
-        assert len(drawn) == 2 + 1 and np.array_equal(b1.screen, _truth(ex))
-    finally:
-        undo()
+    drawn = _counting_draws(ex, monkeypatch)
+    b2 = Browser(ex, ratio=2)  # a 2x screen: a canvas of its own, nothing kept for it yet
+    ex.set(width=15)
+    ex.set(width=16)
+    b2.paint_all()
+    assert len(drawn) == 2 and np.array_equal(b2.screen, _truth(ex))
+    b1 = Browser(ex, ratio=1)  # back at 1x: a new canvas again, which has drawn nothing
+    b1.paint_all()
+    ex.set(width=15)
+    b1.paint_all()
+    assert len(drawn) == 2 + 1 and np.array_equal(b1.screen, _truth(ex))
 
 
 def test_a_figure_wider_than_its_output_area_is_drawn_at_the_size_shown():
